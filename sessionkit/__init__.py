@@ -1,0 +1,30 @@
+"""sessionkit: explore Stable Diffusion generation sessions in Jupyter.
+
+The public names are below; widgets live in ``sessionkit.widgets`` so that
+``import sessionkit`` stays fast and never imports ipywidgets or plotly.
+"""
+
+from __future__ import annotations
+
+from sessionkit.errors import SessionKitError
+from sessionkit.kit import InvalidSessionId, NotConfigured, QueryError, SessionKit, UnknownSession
+from sessionkit.query import InvalidFilter
+from sessionkit.scan import ScanReport
+from sessionkit.store import DatabaseLocked, InvalidMetadata, MetadataConflict
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DatabaseLocked",
+    "InvalidFilter",
+    "InvalidMetadata",
+    "InvalidSessionId",
+    "MetadataConflict",
+    "NotConfigured",
+    "QueryError",
+    "ScanReport",
+    "SessionKit",
+    "SessionKitError",
+    "UnknownSession",
+    "__version__",
+]

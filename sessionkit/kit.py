@@ -1,0 +1,372 @@
+"""The :class:`SessionKit` API: the one object notebooks, widgets and the CLI use.
+
+It ties the layers together: :mod:`~sessionkit.scan` indexes the root into
+the :mod:`~sessionkit.store` (SQLite, the system of record), the
+:mod:`~sessionkit.mirror` copies the store into DuckDB, and
+:mod:`~sessionkit.query` answers filters and aggregations from the mirror.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import os
+import sqlite3
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypedDict, Unpack
+
+import duckdb
+import pandas as pd
+
+from sessionkit import query
+from sessionkit.errors import SessionKitError
+from sessionkit.mirror import Mirror
+from sessionkit.query import SessionFilter
+from sessionkit.scan import DRYRUN_FOLDER, Candidate, ScanReport, compute_candidate, index_root
+from sessionkit.stats import STATS_COLUMNS
+from sessionkit.store import METADATA_DEFAULTS, Store, parse_tags
+
+ROOT_ENV = "SESSIONKIT_ROOT"
+DB_ENV = "SESSIONKIT_DB"
+
+
+class UnknownSession(SessionKitError):
+    """No session has this id."""
+
+
+class InvalidSessionId(SessionKitError):
+    """A session id must be a folder name, never a path."""
+
+
+class NotConfigured(SessionKitError):
+    """The kit lacks a root or a database for what was asked."""
+
+
+class QueryError(SessionKitError):
+    """DuckDB refused an ad hoc query; the message is DuckDB's."""
+
+
+class Filters(TypedDict, total=False):
+    """The keyword filters shared by :meth:`SessionKit.sessions` and :meth:`SessionKit.count`."""
+
+    liked: bool | None
+    test: bool | None
+    complete: bool | None
+    seed_sweep: bool | None
+    model: str | None
+    from_date: Any
+    to_date: Any
+    tags: list[str] | None
+    rating: str | None
+    search: str | None
+    dry_run: bool | None
+    missing: bool | None
+
+
+class SessionKit:
+    """Index a sessions root, then filter, tag and query its sessions.
+
+    ``root`` is the folder holding one sub-folder per session, and ``db`` the
+    SQLite file to keep everything in. Either may come from the
+    ``SESSIONKIT_ROOT`` / ``SESSIONKIT_DB`` environment variables. Without a
+    ``db``, it is ``ROOT/.sessionkit/sessions.db`` (a hidden folder is never a
+    session), or a folder in the user's cache when the root is read-only.
+    Without a ``root``, the one recorded by the last index into ``db`` is used.
+
+    Use it as a context manager, or call :meth:`close`::
+
+        with SessionKit("~/sd/sessions") as kit:
+            kit.index()
+            liked = kit.sessions(liked=True, model="illustrious")
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str] | None = None,
+        db: str | os.PathLike[str] | None = None,
+        *,
+        progress: bool = True,
+    ) -> None:
+        root = root or os.environ.get(ROOT_ENV) or None
+        db = db or os.environ.get(DB_ENV) or None
+        if db is None and root is None:
+            raise NotConfigured(
+                f"no sessions.db: pass db= or root=, or set {DB_ENV} or {ROOT_ENV}"
+            )
+        self.db_path = Path(db).expanduser() if db else default_db_path(Path(root or "."))
+        self.store = _open_store(self.db_path)
+        self.root = self._resolve_root(root)
+        self.progress = progress
+        self.mirror = Mirror(self.store)
+
+    def _resolve_root(self, root: str | os.PathLike[str] | None) -> Path | None:
+        if root is None:
+            stored = self.store.setting("root")
+            return Path(stored) if stored else None
+        resolved = Path(root).expanduser().resolve()
+        if self.store.setting("root") != str(resolved):
+            self.store.set_setting("root", str(resolved))
+        return resolved
+
+    def close(self) -> None:
+        self.mirror.close()
+        self.store.close()
+
+    def __enter__(self) -> SessionKit:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"SessionKit(root={str(self.root)!r}, db={str(self.db_path)!r})"
+
+    # -- indexing ----------------------------------------------------------
+
+    def index(
+        self, force: bool = False, *, dry_runs: bool = False, progress: bool | None = None
+    ) -> ScanReport:
+        """Scan the root: compute new and changed sessions, skip unchanged ones, mark vanished ones.
+
+        ``force=True`` recomputes every session. ``dry_runs=True`` also indexes
+        the dry runs under ``ROOT/dryrun``. Returns counts and, in
+        ``report.failed``, each session that could not be read fully and why.
+        """
+        root = self._require_root()
+        if not root.is_dir():
+            raise NotConfigured(f"sessions root {root} is not a folder")
+        report = index_root(
+            root,
+            self.store,
+            force=force,
+            dry_runs=dry_runs,
+            progress=self.progress if progress is None else progress,
+        )
+        self.mirror.refresh_sessions(report.changed_ids)
+        return report
+
+    def refresh(self, session_id: str) -> dict[str, Any]:
+        """Recompute one session now and return its stats."""
+        path = self._session_path(session_id)
+        stored = self.store.stats(session_id)
+        candidate = Candidate(session_id, str(path), bool(stored and stored["is_dryrun"]))
+        result = compute_candidate(candidate)
+        if isinstance(result, Candidate):
+            if stored is None:
+                raise UnknownSession(f"{session_id}: no session folder at {path}")
+            self.store.mark_missing([session_id])
+        else:
+            self.store.write_records([result])
+        self.mirror.refresh_sessions([session_id])
+        return self.stats(session_id)
+
+    # -- one session -------------------------------------------------------
+
+    def stats(self, session_id: str) -> dict[str, Any]:
+        """One session's stats (the ``session_stats`` columns), computed first if missing."""
+        check_session_id(session_id)
+        row = self.store.stats(session_id)
+        if row is None:
+            if self.root is None or not (self.root / session_id).is_dir():
+                raise self._unknown(session_id)
+            return self.refresh(session_id)
+        return {key: row[key] for key in (*STATS_COLUMNS, "is_dryrun", "missing_since")}
+
+    def metadata(self, session_id: str) -> dict[str, Any]:
+        """One session's user metadata, ``tags`` as a list; defaults when never edited."""
+        check_session_id(session_id)
+        row = self.store.metadata(session_id)
+        if row is None:
+            stats = self.store.stats(session_id)
+            if stats is None:
+                raise self._unknown(session_id)
+            row = {
+                "session_id": session_id,
+                "session_path": stats["session_path"],
+                **METADATA_DEFAULTS,
+                "created_at": None,
+                "updated_at": None,
+            }
+        return {**row, "tags": parse_tags(row["tags"])}
+
+    def update_metadata(
+        self, session_id: str, *, expected_updated_at: str | None = None, **fields: Any
+    ) -> dict[str, Any]:
+        """Change only the given metadata fields; return the row as saved.
+
+        Fields: ``tags`` (replaces the list), ``is_favorite``, ``is_test``,
+        ``is_complete``, ``user_rating`` (``'like'``, ``'dislike'``, ``None``),
+        ``user_note`` (≤ 500 characters), ``auto_metadata``. A bad value raises
+        :class:`~sessionkit.store.InvalidMetadata` and nothing is written.
+        Pass the ``updated_at`` you read as ``expected_updated_at`` to get a
+        :class:`~sessionkit.store.MetadataConflict` instead of overwriting an
+        edit made elsewhere since.
+        """
+        current = self.metadata(session_id)
+        self.store.update_metadata(
+            session_id,
+            current["session_path"],
+            fields,
+            expected_updated_at=expected_updated_at,
+        )
+        self.mirror.refresh_metadata(session_id)
+        return self.metadata(session_id)
+
+    # -- many sessions -----------------------------------------------------
+
+    def sessions(
+        self,
+        *,
+        order_by: str = "session_created_at",
+        descending: bool = True,
+        limit: int | None = 100,
+        offset: int = 0,
+        **filters: Unpack[Filters],
+    ) -> pd.DataFrame:
+        """Sessions matching the filters, stats and metadata in one DataFrame.
+
+        Filters (``None`` means "don't filter"): ``liked``, ``test``,
+        ``complete`` (completion ≥ 95 %), ``seed_sweep``, ``model``
+        (case-insensitive substring), ``from_date`` / ``to_date`` (inclusive
+        bounds on ``session_created_at``), ``tags`` (all of them), ``rating``,
+        ``search`` (substring of name, prompt or note), ``dry_run`` and
+        ``missing`` (both ``False`` by default).
+        """
+        return query.select_sessions(
+            self.mirror,
+            _filter(filters),
+            order_by=order_by,
+            descending=descending,
+            limit=limit,
+            offset=offset,
+        )
+
+    def count(self, **filters: Unpack[Filters]) -> int:
+        """How many sessions match the filters (same filters as :meth:`sessions`)."""
+        return query.count_sessions(self.mirror, _filter(filters))
+
+    def describe(self, **filters: Unpack[Filters]) -> str:
+        """The result in words: ``"37 sessions where liked and model contains illustrious"``."""
+        where = _filter(filters)
+        total = query.count_sessions(self.mirror, where)
+        noun = "session" if total == 1 else "sessions"
+        words = where.describe()
+        return f"{total} {noun} where {words}" if words else f"{total} {noun}"
+
+    def recent_liked(self, limit: int = 10) -> pd.DataFrame:
+        """Liked sessions, most recently edited first."""
+        return query.recent_liked(self.mirror, limit)
+
+    def models(self) -> pd.DataFrame:
+        """Models in use with their session counts (for a dropdown)."""
+        return query.models(self.mirror)
+
+    def tags(self) -> pd.DataFrame:
+        """Tags in use with their session counts (for autocomplete)."""
+        return query.tags(self.mirror)
+
+    # -- aggregations ------------------------------------------------------
+
+    def by_model(self) -> pd.DataFrame:
+        return query.by_model(self.mirror)
+
+    def seed_sweeps(self) -> pd.DataFrame:
+        return query.seed_sweeps(self.mirror)
+
+    def timeline(self, freq: str = "D") -> pd.DataFrame:
+        return query.timeline(self.mirror, freq)
+
+    def tag_counts(self) -> pd.DataFrame:
+        return query.tag_counts(self.mirror)
+
+    def placeholder_values(self, session_id: str | None = None) -> pd.DataFrame:
+        if session_id is not None:
+            check_session_id(session_id)
+        return query.placeholder_values(self.mirror, session_id)
+
+    # -- SQL ---------------------------------------------------------------
+
+    def sql(self, text: str, params: list[Any] | None = None) -> pd.DataFrame:
+        """Run SQL on the DuckDB mirror; it can read everything and write no file."""
+        try:
+            return self.mirror.query(text, params)
+        except duckdb.Error as exc:
+            raise QueryError(str(exc).strip()) from None
+
+    @property
+    def duckdb(self) -> duckdb.DuckDBPyConnection:
+        """The mirror's DuckDB connection, all relations loaded (for jupysql's ``%sql``)."""
+        self.mirror.ensure_details()
+        return self.mirror.con
+
+    # -- helpers -----------------------------------------------------------
+
+    def _require_root(self) -> Path:
+        if self.root is None:
+            raise NotConfigured(
+                f"no sessions root: pass root= (or set {ROOT_ENV}) to index {self.db_path}"
+            )
+        return self.root
+
+    def _session_path(self, session_id: str) -> Path:
+        check_session_id(session_id)
+        stored = self.store.stats(session_id)
+        if stored is not None:
+            return Path(stored["session_path"])
+        root = self._require_root()
+        return root / session_id
+
+    def _unknown(self, session_id: str) -> UnknownSession:
+        known = [row[0] for row in self.store.rows("SELECT session_id FROM session_stats")]
+        close = difflib.get_close_matches(session_id, known, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return UnknownSession(f"unknown session {session_id!r}{hint}")
+
+
+def _filter(filters: Filters) -> SessionFilter:
+    unknown = set(filters) - set(SessionFilter.names())
+    if unknown:
+        name = sorted(unknown)[0]
+        close = difflib.get_close_matches(name, SessionFilter.names(), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise query.InvalidFilter(f"unknown filter {name!r}{hint}")
+    return SessionFilter(**filters)
+
+
+def check_session_id(session_id: str) -> str:
+    """Refuse ids that are not plain folder names (paths, ``..``, NUL)."""
+    if (
+        not isinstance(session_id, str)
+        or session_id in ("", ".", "..", DRYRUN_FOLDER)
+        or any(char in session_id for char in ("/", "\\", "\x00"))
+    ):
+        raise InvalidSessionId(
+            f"{session_id!r} is not a session id: give the session's folder name, not a path"
+        )
+    return session_id
+
+
+def default_db_path(root: Path) -> Path:
+    """``ROOT/.sessionkit/sessions.db``, or a cache folder when the root is read-only."""
+    root = root.expanduser().resolve()
+    beside = root / ".sessionkit"
+    if os.access(beside if beside.exists() else root, os.W_OK):
+        return beside / "sessions.db"
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    digest = hashlib.sha1(str(root).encode(), usedforsecurity=False).hexdigest()[:12]
+    return cache / "sessionkit" / f"{root.name}-{digest}" / "sessions.db"
+
+
+def _open_store(path: Path) -> Store:
+    try:
+        return Store(path)
+    except sqlite3.DatabaseError as exc:
+        raise SessionKitError(f"cannot open {path}: {exc}") from None
+    except OSError as exc:
+        raise SessionKitError(f"cannot create {path}: {exc.strerror or exc}") from None

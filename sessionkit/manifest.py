@@ -1,0 +1,250 @@
+"""Parse ``manifest.json`` tolerantly into typed values.
+
+The generator rewrites its manifest after every image, older writers use other
+key names, and any key may be missing or ``null`` (see data-model.md §1). This
+module absorbs all of that: :func:`parse_manifest` never raises. It returns a
+:class:`Manifest` whose fields are ``None`` (or empty) where the file had no
+usable value, or an :class:`Unreadable` that says why the file could not be
+used at all. Key variants are merged here; the *meaning* of values (``-1`` is
+a random seed, ``"unknown"`` is no model) is decided in :mod:`sessionkit.stats`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+MAX_MANIFEST_BYTES = 512 * 1024 * 1024
+"""Larger files are refused rather than parsed: no real manifest comes close
+(100k listed images is about 60 MB) and parsing one would exhaust memory."""
+
+
+@dataclass(frozen=True, slots=True)
+class Variation:
+    """One placeholder of ``snapshot.variations``."""
+
+    available: tuple[str, ...] = ()
+    used: tuple[str, ...] = ()
+    count: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ImageEntry:
+    """One element of the manifest's ``images`` list."""
+
+    filename: str | None
+    seed: int | None
+    prompt: str | None
+    negative_prompt: str | None
+    applied_variations: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    """What a readable manifest says, with key variants already merged."""
+
+    version: str | None = None
+    timestamp: str | None = None
+    sd_model: str | None = None
+    prompt: str | None = None
+    negative_prompt: str | None = None
+    mode: str | None = None
+    seed_mode: str | None = None
+    base_seed: int | None = None
+    num_images: int | None = None
+    seed_list: tuple[int, ...] = ()
+    api_params: dict[str, Any] = field(default_factory=dict)
+    variations: dict[str, Variation] = field(default_factory=dict)
+    images: tuple[ImageEntry, ...] = ()
+    status: str | None = None
+    generation_mode: str | None = None
+    """Top-level ``generation_mode`` (``"seed-sweep"`` marks an explicit sweep)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    """A manifest that could not be used, and the reason in plain words."""
+
+    reason: str
+
+
+ParsedManifest = Manifest | Unreadable
+
+
+def read_manifest(path: Path) -> ParsedManifest:
+    """Read and parse the file at ``path``; I/O errors become :class:`Unreadable`."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_MANIFEST_BYTES:
+            return Unreadable(
+                f"manifest.json is {size / 2**20:.0f} MB, over the "
+                f"{MAX_MANIFEST_BYTES // 2**20} MB limit"
+            )
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return Unreadable("manifest.json vanished while it was being read")
+    except OSError as exc:
+        return Unreadable(f"manifest.json cannot be read: {exc.strerror or exc}")
+    return parse_manifest(data)
+
+
+def parse_manifest(data: bytes) -> ParsedManifest:
+    """Parse manifest bytes; never raises."""
+    if len(data) > MAX_MANIFEST_BYTES:
+        return Unreadable(f"manifest.json is over the {MAX_MANIFEST_BYTES // 2**20} MB limit")
+    document = _decode(data)
+    if isinstance(document, Unreadable):
+        return document
+    if not isinstance(document, dict):
+        return Unreadable(f"manifest.json holds a JSON {_json_type(document)}, not an object")
+    return _manifest_from(document)
+
+
+def _decode(data: bytes) -> Any:
+    """JSON-decode with orjson, falling back to lenient decoding.
+
+    The fallback accepts what orjson refuses but a Python writer may produce:
+    bytes that are not UTF-8 (replaced by U+FFFD), a byte-order mark, and the
+    ``NaN``/``Infinity`` literals of :mod:`json`.
+    """
+    if not data.strip():
+        return Unreadable("manifest.json is empty (the generator may be writing it)")
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        pass
+    text = data.decode("utf-8", errors="replace").lstrip("\ufeff")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        if not text[exc.pos :].strip():
+            return Unreadable(
+                f"manifest.json is cut short at line {exc.lineno} "
+                "(half-written; it is read again on the next scan)"
+            )
+        return Unreadable(f"manifest.json is not valid JSON: {exc.msg} at line {exc.lineno}")
+    except RecursionError:
+        return Unreadable("manifest.json is nested too deeply to parse")
+
+
+def _json_type(value: Any) -> str:
+    names = {list: "array", str: "string", int: "number", float: "number", bool: "boolean"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)
+
+
+def _manifest_from(document: dict[str, Any]) -> Manifest:
+    snapshot = _dict(document.get("snapshot"))
+    params = _dict(snapshot.get("generation_params"))
+    template = _dict(snapshot.get("resolved_template"))
+    return Manifest(
+        version=as_text(snapshot.get("version"), allow_number=True),
+        timestamp=as_text(snapshot.get("timestamp")),
+        sd_model=as_text(_dict(snapshot.get("runtime_info")).get("sd_model_checkpoint")),
+        prompt=as_text(template.get("prompt")),
+        negative_prompt=as_text(template.get("negative")),
+        mode=as_text(params.get("mode")),
+        seed_mode=as_text(params.get("seed_mode")),
+        base_seed=_first_int(params, "base_seed", "seed_base"),
+        num_images=_first_int(params, "num_images", "max_images"),
+        seed_list=tuple(s for s in map(as_int, _list(params.get("seed_list"))) if s is not None),
+        api_params=_dict(snapshot.get("api_params")),
+        variations=_variations(snapshot.get("variations")),
+        images=tuple(_image(item) for item in _list(document.get("images")) if isinstance(item, dict)),
+        status=as_text(document.get("status")),
+        generation_mode=as_text(document.get("generation_mode")),
+    )
+
+
+def _variations(value: Any) -> dict[str, Variation]:
+    result: dict[str, Variation] = {}
+    for name, body in _dict(value).items():
+        spec = _dict(body)
+        result[str(name)] = Variation(
+            available=_texts(spec.get("available")),
+            used=_texts(spec.get("used")),
+            count=as_int(spec.get("count")),
+        )
+    return result
+
+
+def _image(item: dict[str, Any]) -> ImageEntry:
+    applied = {
+        str(key): text
+        for key, value in _dict(item.get("applied_variations")).items()
+        if (text := as_text(value, allow_number=True)) is not None
+    }
+    return ImageEntry(
+        filename=as_text(item.get("filename")),
+        seed=as_int(item.get("seed")),
+        prompt=as_text(item.get("prompt")),
+        negative_prompt=as_text(item.get("negative_prompt")),
+        applied_variations=applied,
+    )
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _texts(value: Any) -> tuple[str, ...]:
+    items = (as_text(item, allow_number=True) for item in _list(value))
+    return tuple(item for item in items if item is not None)
+
+
+def as_text(value: Any, *, allow_number: bool = False) -> str | None:
+    """A string value, or ``None``; numbers become text only where asked."""
+    if isinstance(value, str):
+        return value
+    if allow_number and isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def as_int(value: Any) -> int | None:
+    """An integer from an int, an integral float or a numeric string; else ``None``."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _first_int(params: dict[str, Any], *keys: str) -> int | None:
+    """The first key among ``keys`` that holds an integer (for renamed keys)."""
+    for key in keys:
+        value = as_int(params.get(key))
+        if value is not None:
+            return value
+    return None
+
+
+def as_float(value: Any) -> float | None:
+    """A finite float from a number or numeric string; else ``None``."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        result = float(value)
+    elif isinstance(value, str):
+        try:
+            result = float(value.strip())
+        except ValueError:
+            return None
+    else:
+        return None
+    return result if math.isfinite(result) else None

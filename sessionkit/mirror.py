@@ -1,0 +1,245 @@
+"""The DuckDB read model of ``sessions.db`` (data-model.md §3).
+
+DuckDB answers filters, aggregations and users' ad hoc SQL. It is an
+in-memory copy, rebuilt from the store through pandas (no DuckDB extension
+can be installed offline, so DuckDB never opens the SQLite file itself), and
+it runs with external access disabled: SQL typed by a user can read the
+mirror but cannot attach, read or write any file, ``sessions.db`` included.
+
+Relations:
+
+``session_stats``
+    exactly the data-model §2.1 columns (plus ``status``, ``stats_source``,
+    ``stats_error``).
+``session_metadata``
+    exactly the §2.2 columns, ``tags`` as ``VARCHAR[]``.
+``session_state``
+    sessionkit's bookkeeping: ``is_dryrun``, ``missing_since``, and the
+    parsed ``placeholders`` / ``variations_summary`` maps.
+``sessions`` (view)
+    stats joined with metadata and state; sessions without metadata get the
+    defaults.
+``images``, ``variations``
+    one row per image / per (session, placeholder, value). These are the
+    big ones (a million rows at scale), so they are loaded on first use and
+    kept current incrementally after that.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from sessionkit.stats import STATS_COLUMNS
+from sessionkit.store import IMAGE_COLUMNS, METADATA_COLUMNS, VARIATION_COLUMNS, Store
+
+_STATS_TYPES = {
+    "seed_base": "BIGINT",
+    "width": "INTEGER",
+    "height": "INTEGER",
+    "steps": "INTEGER",
+    "cfg_scale": "DOUBLE",
+    "images_expected": "INTEGER",
+    "images_actual": "INTEGER",
+    "completion_percentage": "DOUBLE",
+    "is_seed_sweep": "INTEGER",
+    "stats_version": "INTEGER",
+}
+_METADATA_TYPES = {"is_test": "INTEGER", "is_complete": "INTEGER", "is_favorite": "INTEGER"}
+_IMAGE_TYPES = {"seed": "BIGINT", "on_disk": "BOOLEAN", "file_size": "BIGINT"}
+_VARIATION_TYPES = {"used": "BOOLEAN", "images": "INTEGER"}
+DETAIL_TABLES = ("images", "variations")
+
+_SESSIONS_VIEW = """
+CREATE OR REPLACE VIEW sessions AS
+SELECT
+    s.*,
+    st.is_dryrun,
+    st.missing_since,
+    st.missing_since IS NOT NULL AS is_missing,
+    st.placeholders,
+    st.variations_summary,
+    COALESCE(m.is_test, 0) AS is_test,
+    COALESCE(m.is_complete, 1) AS is_complete,
+    COALESCE(m.is_favorite, 0) AS is_favorite,
+    m.user_rating,
+    m.user_note,
+    COALESCE(m.tags, []::VARCHAR[]) AS tags,
+    m.auto_metadata,
+    m.created_at AS metadata_created_at,
+    m.updated_at AS metadata_updated_at
+FROM session_stats s
+JOIN session_state st USING (session_id)
+LEFT JOIN session_metadata m USING (session_id)
+"""
+
+
+class Mirror:
+    """An in-memory DuckDB database mirroring one :class:`~sessionkit.store.Store`."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._lock = threading.RLock()
+        self.con = duckdb.connect(config={"enable_external_access": False})
+        self._create_tables()
+        self._details_loaded = False
+        self.reload()
+
+    def close(self) -> None:
+        self.con.close()
+
+    def _create_tables(self) -> None:
+        self._create("session_stats", STATS_COLUMNS, _STATS_TYPES)
+        self._create("session_metadata", METADATA_COLUMNS, {**_METADATA_TYPES, "tags": "VARCHAR[]"})
+        self._create("images", IMAGE_COLUMNS, _IMAGE_TYPES)
+        self._create("variations", VARIATION_COLUMNS, _VARIATION_TYPES)
+        self.con.execute(
+            "CREATE TABLE session_state (session_id VARCHAR, is_dryrun BOOLEAN, "
+            "missing_since VARCHAR, placeholders MAP(VARCHAR, INTEGER), "
+            "variations_summary MAP(VARCHAR, VARCHAR[]))"
+        )
+        self.con.execute(_SESSIONS_VIEW)
+
+    def _create(self, table: str, columns: Sequence[str], types: dict[str, str]) -> None:
+        body = ", ".join(f"{name} {types.get(name, 'VARCHAR')}" for name in columns)
+        self.con.execute(f"CREATE TABLE {table} ({body})")
+
+    # -- loading -----------------------------------------------------------
+
+    def reload(self) -> None:
+        """Rebuild the session-level relations (cheap: one row per session)."""
+        with self._lock:
+            self._replace("session_stats", STATS_COLUMNS, self._store_rows("session_stats", STATS_COLUMNS))
+            self._reload_state()
+            self._replace_metadata(self._store_rows("session_metadata", METADATA_COLUMNS))
+
+    def refresh_sessions(self, session_ids: Iterable[str]) -> None:
+        """Bring the mirror up to date after an index that changed ``session_ids``."""
+        ids = list(dict.fromkeys(session_ids))
+        with self._lock:
+            self.reload()
+            if self._details_loaded and ids:
+                self._replace_details(ids)
+
+    def refresh_metadata(self, session_id: str) -> None:
+        """Copy one session's metadata row after a write."""
+        with self._lock:
+            self.con.execute("DELETE FROM session_metadata WHERE session_id = ?", [session_id])
+            rows = self._store.rows(
+                f"SELECT {', '.join(METADATA_COLUMNS)} FROM session_metadata WHERE session_id = ?",
+                (session_id,),
+            )
+            self._insert_metadata(rows)
+
+    def ensure_details(self) -> None:
+        """Load ``images`` and ``variations`` the first time a query needs them."""
+        with self._lock:
+            if self._details_loaded:
+                return
+            for table, columns, source in _DETAILS:
+                self._replace(table, columns, self._store_rows(source, columns))
+            self._details_loaded = True
+
+    def _replace_details(self, session_ids: list[str]) -> None:
+        marks = ", ".join("?" * len(session_ids))
+        for table, columns, source in _DETAILS:
+            self.con.execute(f"DELETE FROM {table} WHERE session_id IN ({marks})", session_ids)
+            rows = self._store.rows(
+                f"SELECT {', '.join(columns)} FROM {source} WHERE session_id IN ({marks})",
+                session_ids,
+            )
+            self._insert(table, columns, rows)
+
+    def _reload_state(self) -> None:
+        rows = self._store.rows(
+            "SELECT session_id, is_dryrun, missing_since, placeholders_json, "
+            "variations_summary_json FROM session_stats"
+        )
+        self.con.execute("DELETE FROM session_state")
+        frame = _frame(rows, ("session_id", "is_dryrun", "missing_since", "p", "v"))
+        self._append(
+            "session_state",
+            frame,
+            "SELECT session_id, is_dryrun::BOOLEAN, missing_since, "
+            "TRY_CAST(json_transform(p, '\"MAP(VARCHAR, INTEGER)\"') AS MAP(VARCHAR, INTEGER)), "
+            "TRY_CAST(json_transform(v, '\"MAP(VARCHAR, VARCHAR[])\"') "
+            "AS MAP(VARCHAR, VARCHAR[])) FROM frame",
+        )
+
+    def _replace_metadata(self, rows: list[tuple[Any, ...]]) -> None:
+        self.con.execute("DELETE FROM session_metadata")
+        self._insert_metadata(rows)
+
+    def _insert_metadata(self, rows: list[tuple[Any, ...]]) -> None:
+        """Insert metadata rows, turning the JSON ``tags`` text into a list."""
+        columns = ", ".join(
+            "COALESCE(TRY_CAST(TRY_CAST(tags AS JSON) AS VARCHAR[]), []::VARCHAR[])"
+            if name == "tags"
+            else name
+            for name in METADATA_COLUMNS
+        )
+        self._append("session_metadata", _frame(rows, METADATA_COLUMNS), f"SELECT {columns} FROM frame")
+
+    def _store_rows(self, table: str, columns: Sequence[str]) -> list[tuple[Any, ...]]:
+        return self._store.rows(f"SELECT {', '.join(columns)} FROM {table}")
+
+    def _replace(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+        self.con.execute(f"DELETE FROM {table}")
+        self._insert(table, columns, rows)
+
+    def _insert(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+        self._append(table, _frame(rows, columns), "SELECT * FROM frame")
+
+    def _append(self, table: str, frame: pd.DataFrame, select: str) -> None:
+        if frame.empty:
+            return
+        self.con.register("frame", frame)
+        try:
+            self.con.execute(f"INSERT INTO {table} {select}")
+        finally:
+            self.con.unregister("frame")
+
+    # -- queries -----------------------------------------------------------
+
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
+        """Run SQL (ours or a user's) and return a DataFrame."""
+        with self._lock:
+            if not self._details_loaded and _mentions_details(sql):
+                self.ensure_details()
+            return self.con.execute(sql, params or []).df()
+
+    def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
+        with self._lock:
+            row = self.con.execute(sql, params or []).fetchone()
+            return row[0] if row else None
+
+
+_DETAILS = (
+    ("images", IMAGE_COLUMNS, "session_images"),
+    ("variations", VARIATION_COLUMNS, "session_variations"),
+)
+
+
+def _mentions_details(sql: str) -> bool:
+    """Whether ``sql`` reads ``images`` or ``variations`` (so they must be loaded)."""
+    try:
+        names = duckdb.get_table_names(sql)
+    except duckdb.Error:
+        return True  # unparsable here; load everything and let DuckDB report the error
+    return any(name.split(".")[-1].lower() in DETAIL_TABLES for name in names)
+
+
+def _frame(rows: list[tuple[Any, ...]], columns: Sequence[str]) -> pd.DataFrame:
+    """A DataFrame of Python objects: DuckDB casts to the table's types on insert.
+
+    Object columns keep large integers exact (no float64 detour) and keep
+    ``None`` as NULL.
+    """
+    if not rows:
+        return pd.DataFrame(columns=list(columns))
+    data = {name: pd.array(values, dtype=object) for name, values in zip(columns, zip(*rows, strict=True), strict=True)}
+    return pd.DataFrame(data)

@@ -1,0 +1,292 @@
+"""Filters and aggregations over the DuckDB mirror.
+
+:class:`SessionFilter` turns the API's keyword filters into a SQL ``WHERE``
+clause with parameters *and* into words ("liked and model contains
+illustrious"), like datasette's ``Filters``: the browser and the CLI show the
+words, the engine gets the parameters. No value is ever pasted into SQL
+text; text matches use ``contains()`` rather than ``LIKE``, so ``%`` and
+``_`` in a search are plain characters.
+
+The aggregation functions each return a DataFrame ready for plotly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from sessionkit.errors import SessionKitError
+from sessionkit.mirror import Mirror
+
+COMPLETE_PERCENT = 95.0
+ORDERABLE = (
+    "session_created_at",
+    "session_id",
+    "sd_model",
+    "images_actual",
+    "images_expected",
+    "completion_percentage",
+    "last_image_created_at",
+    "metadata_updated_at",
+    "stats_computed_at",
+)
+TIMELINE_FREQUENCIES = {"D": "day", "W": "week", "M": "month"}
+
+
+class InvalidFilter(SessionKitError):
+    """A filter, ordering or aggregation argument that cannot be used."""
+
+
+@dataclass(frozen=True)
+class SessionFilter:
+    """The filters of ``kit.sessions()``; ``None`` means "don't filter".
+
+    ``dry_run`` and ``missing`` default to ``False``: dry runs and sessions
+    whose folder vanished are listed only when asked for.
+    """
+
+    liked: bool | None = None
+    test: bool | None = None
+    complete: bool | None = None
+    seed_sweep: bool | None = None
+    model: str | None = None
+    from_date: str | date | datetime | None = None
+    to_date: str | date | datetime | None = None
+    tags: Sequence[str] | None = None
+    rating: str | None = None
+    search: str | None = None
+    dry_run: bool | None = False
+    missing: bool | None = False
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))
+
+    def where(self) -> tuple[str, list[Any]]:
+        """``(sql, params)`` for a ``WHERE`` clause over the ``sessions`` view."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        for sql, values, _ in self._parts():
+            clauses.append(sql)
+            params.extend(values)
+        return (" AND ".join(clauses) or "TRUE"), params
+
+    def describe(self) -> str:
+        """The active filters in words; ``""`` when nothing is filtered."""
+        return " and ".join(words for _, _, words in self._parts() if words)
+
+    def _parts(self) -> list[tuple[str, list[Any], str]]:
+        """Each active filter as (SQL fragment, parameters, words)."""
+        parts: list[tuple[str, list[Any], str]] = []
+        for flag, column, word in (
+            (self.liked, "is_favorite", "liked"),
+            (self.test, "is_test", "test"),
+            (self.seed_sweep, "is_seed_sweep", "seed sweep"),
+        ):
+            if flag is not None:
+                parts.append((f"{column} = ?", [int(bool(flag))], word if flag else f"not {word}"))
+        if self.complete is not None:
+            op, word = (">=", "complete") if self.complete else ("<", "incomplete")
+            parts.append((f"completion_percentage {op} ?", [COMPLETE_PERCENT], word))
+        if self.model:
+            parts.append(
+                ("contains(lower(sd_model), lower(?))", [self.model], f"model contains {self.model}")
+            )
+        if self.from_date is not None:
+            start = _day(self.from_date, "from_date")
+            parts.append(("session_created_at >= ?", [start.isoformat()], f"from {start}"))
+        if self.to_date is not None:
+            end = _day(self.to_date, "to_date")
+            after = (end + timedelta(days=1)).isoformat()
+            parts.append(("session_created_at < ?", [after], f"until {end}"))
+        if self.tags:
+            tags = [self.tags] if isinstance(self.tags, str) else list(self.tags)
+            label = "tag" if len(tags) == 1 else "tags"
+            parts.append(("list_has_all(tags, ?::VARCHAR[])", [tags], f"{label} {', '.join(tags)}"))
+        if self.rating is not None:
+            parts.append(_rating_part(self.rating))
+        if self.search:
+            parts.append(
+                (
+                    "(contains(lower(session_id), lower(?)) "
+                    "OR contains(lower(coalesce(resolved_prompt, '')), lower(?)) "
+                    "OR contains(lower(coalesce(user_note, '')), lower(?)))",
+                    [self.search] * 3,
+                    f'text contains "{self.search}"',
+                )
+            )
+        for flag, column, word in (
+            (self.dry_run, "is_dryrun", "dry run"),
+            (self.missing, "is_missing", "missing"),
+        ):
+            if flag is not None:
+                parts.append((f"{column} = ?", [bool(flag)], word if flag else ""))
+        return parts
+
+
+def _rating_part(rating: str) -> tuple[str, list[Any], str]:
+    if rating in ("like", "dislike"):
+        return "user_rating = ?", [rating], f"rated {rating}"
+    if rating in ("none", ""):
+        return "user_rating IS NULL", [], "not rated"
+    raise InvalidFilter(f"rating must be 'like', 'dislike' or 'none', not {rating!r}")
+
+
+def _day(value: str | date | datetime, name: str) -> date:
+    """A date bound from a date, a datetime or an ISO string."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return datetime.fromisoformat(str(value).strip()).date()
+    except ValueError:
+        raise InvalidFilter(f"{name} must be a date like 2025-11-01, not {value!r}") from None
+
+
+def select_sessions(
+    mirror: Mirror,
+    where: SessionFilter,
+    *,
+    order_by: str = "session_created_at",
+    descending: bool = True,
+    limit: int | None = 100,
+    offset: int = 0,
+) -> pd.DataFrame:
+    """The page of sessions matching ``where``, stats and metadata together."""
+    if order_by not in ORDERABLE:
+        raise InvalidFilter(f"cannot order by {order_by!r}; choose one of {', '.join(ORDERABLE)}")
+    if limit is not None and limit < 0 or offset < 0:
+        raise InvalidFilter("limit and offset must not be negative")
+    clause, params = where.where()
+    direction = "DESC" if descending else "ASC"
+    sql = (
+        f"SELECT * FROM sessions WHERE {clause} "
+        f"ORDER BY {order_by} {direction} NULLS LAST, session_id {direction}"
+    )
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    sql += " OFFSET ?"
+    params.append(offset)
+    return mirror.query(sql, params)
+
+
+def count_sessions(mirror: Mirror, where: SessionFilter) -> int:
+    clause, params = where.where()
+    return int(mirror.scalar(f"SELECT count(*) FROM sessions WHERE {clause}", params))
+
+
+_LISTED = "NOT is_dryrun AND NOT is_missing"
+
+
+def models(mirror: Mirror) -> pd.DataFrame:
+    """Distinct models with their session counts, most used first."""
+    return mirror.query(
+        f"SELECT sd_model AS model, count(*) AS sessions FROM sessions "
+        f"WHERE {_LISTED} AND sd_model IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1"
+    )
+
+
+def tags(mirror: Mirror) -> pd.DataFrame:
+    """Every tag in use with the number of sessions carrying it."""
+    return mirror.query(
+        "SELECT tag, count(*) AS sessions FROM "
+        "(SELECT unnest(tags) AS tag FROM session_metadata) GROUP BY 1 ORDER BY 2 DESC, 1"
+    )
+
+
+def recent_liked(mirror: Mirror, limit: int) -> pd.DataFrame:
+    return mirror.query(
+        f"SELECT * FROM sessions WHERE is_favorite = 1 AND {_LISTED} "
+        "ORDER BY metadata_updated_at DESC NULLS LAST, session_id LIMIT ?",
+        [limit],
+    )
+
+
+def by_model(mirror: Mirror) -> pd.DataFrame:
+    """Per model: sessions, images, completion, likes and active period."""
+    return mirror.query(
+        f"""
+        SELECT coalesce(sd_model, '(unknown)') AS model,
+               count(*) AS sessions,
+               sum(images_actual)::BIGINT AS images_actual,
+               sum(images_expected)::BIGINT AS images_expected,
+               round(avg(completion_percentage), 2) AS mean_completion,
+               count(*) FILTER (WHERE completion_percentage >= {COMPLETE_PERCENT}) AS complete_sessions,
+               count(*) FILTER (WHERE is_favorite = 1) AS liked_sessions,
+               count(*) FILTER (WHERE is_seed_sweep = 1) AS seed_sweeps,
+               min(session_created_at) AS first_session,
+               max(session_created_at) AS last_session
+        FROM sessions WHERE {_LISTED}
+        GROUP BY 1 ORDER BY sessions DESC, model
+        """
+    )
+
+
+def seed_sweeps(mirror: Mirror) -> pd.DataFrame:
+    """Seed-sweep sessions with how many seeds and prompts each compared."""
+    return mirror.query(
+        f"""
+        SELECT s.session_id, s.sd_model, s.seed_mode, s.images_actual, s.images_expected,
+               s.completion_percentage, s.is_favorite, s.session_created_at,
+               count(DISTINCT i.seed) AS seeds,
+               count(DISTINCT i.prompt) AS prompts
+        FROM sessions s LEFT JOIN images i USING (session_id)
+        WHERE s.is_seed_sweep = 1 AND {_LISTED}
+        GROUP BY ALL ORDER BY s.session_created_at DESC NULLS LAST, s.session_id
+        """
+    )
+
+
+def timeline(mirror: Mirror, freq: str) -> pd.DataFrame:
+    """Sessions and images per day, week or month of ``session_created_at``."""
+    unit = TIMELINE_FREQUENCIES.get(freq)
+    if unit is None:
+        raise InvalidFilter(f"freq must be one of {', '.join(TIMELINE_FREQUENCIES)}, not {freq!r}")
+    return mirror.query(
+        f"""
+        SELECT date_trunc('{unit}', session_created_at::TIMESTAMP) AS period,
+               count(*) AS sessions,
+               sum(images_actual)::BIGINT AS images,
+               count(*) FILTER (WHERE is_favorite = 1) AS liked_sessions
+        FROM sessions WHERE {_LISTED} AND session_created_at IS NOT NULL
+        GROUP BY 1 ORDER BY 1
+        """
+    )
+
+
+def tag_counts(mirror: Mirror) -> pd.DataFrame:
+    """Per tag: sessions carrying it, how many of them are liked, and their images."""
+    return mirror.query(
+        f"""
+        SELECT tag, count(*) AS sessions,
+               count(*) FILTER (WHERE is_favorite = 1) AS liked_sessions,
+               sum(images_actual)::BIGINT AS images
+        FROM (SELECT unnest(tags) AS tag, is_favorite, images_actual FROM sessions
+              WHERE {_LISTED})
+        GROUP BY 1 ORDER BY sessions DESC, tag
+        """
+    )
+
+
+def placeholder_values(mirror: Mirror, session_id: str | None) -> pd.DataFrame:
+    """How often each used placeholder value appears, overall and in liked sessions."""
+    scope, params = ("AND v.session_id = ?", [session_id]) if session_id else ("", [])
+    return mirror.query(
+        f"""
+        SELECT v.placeholder, v.value,
+               count(DISTINCT v.session_id) AS sessions,
+               sum(v.images)::BIGINT AS images,
+               count(DISTINCT v.session_id) FILTER (WHERE s.is_favorite = 1) AS liked_sessions,
+               coalesce(sum(v.images) FILTER (WHERE s.is_favorite = 1), 0)::BIGINT AS liked_images
+        FROM variations v JOIN sessions s USING (session_id)
+        WHERE v.used AND NOT s.is_dryrun AND NOT s.is_missing {scope}
+        GROUP BY 1, 2 ORDER BY 1, images DESC, 2
+        """,
+        params,
+    )

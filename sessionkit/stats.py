@@ -1,0 +1,394 @@
+"""Derive one session's stats from its manifest and its files.
+
+This is the rulebook of data-model.md §2.1 and §2.3, as plain functions of
+plain values: :func:`compute_session` takes the folder listing the scanner
+made (:class:`SessionFiles`) and the parsed manifest, and returns a
+:class:`SessionRecord` holding the ``session_stats`` row, the per-image rows
+and the per-variation rows. Nothing here touches a database, so every rule
+is tested directly and the scanner can run it in worker processes.
+
+Bump :data:`STATS_VERSION` whenever a rule changes: rows computed under an
+older version are recomputed by the next scan.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from sessionkit.infotext import Infotext, read_infotext
+from sessionkit.manifest import (
+    ImageEntry,
+    Manifest,
+    ParsedManifest,
+    Unreadable,
+    as_float,
+    as_int,
+    as_text,
+    read_manifest,
+)
+
+STATS_VERSION = 1
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp"})
+SUMMARY_VALUES = 10
+"""How many used values of each placeholder ``variations_summary_json`` keeps."""
+
+_NEW_STYLE_NAME = re.compile(r"^(\d{8})_(\d{6})")
+_OLD_STYLE_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})_(\d{6})")
+_SEED_IN_NAME = re.compile(r"_seed-(-?\d+)")
+_UNKNOWN_MODELS = frozenset({"", "unknown"})
+
+
+@dataclass(frozen=True, slots=True)
+class FileInfo:
+    """A file seen in a session folder: enough to count, date and sign it."""
+
+    name: str
+    mtime: float
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class SessionFiles:
+    """The result of listing one session folder once (see :mod:`sessionkit.scan`)."""
+
+    session_id: str
+    path: str
+    images: tuple[FileInfo, ...]
+    """Image files directly in the folder, sorted by name."""
+    has_manifest: bool
+    signature: str
+    """The scanner's change detector, stored with the stats."""
+    is_dryrun: bool = False
+
+
+@dataclass(slots=True)
+class SessionStats:
+    """One ``session_stats`` row; field order is the table's column order."""
+
+    session_id: str
+    session_path: str
+    sd_model: str | None = None
+    template_version: str | None = None
+    generation_mode: str | None = None
+    seed_mode: str | None = None
+    seed_base: int | None = None
+    resolved_prompt: str | None = None
+    negative_prompt: str | None = None
+    width: int | None = None
+    height: int | None = None
+    steps: int | None = None
+    cfg_scale: float | None = None
+    sampler_name: str | None = None
+    images_expected: int = 0
+    images_actual: int = 0
+    completion_percentage: float = 0.0
+    is_seed_sweep: int = 0
+    placeholders_json: str = "{}"
+    variations_summary_json: str = "{}"
+    session_created_at: str | None = None
+    manifest_generated_at: str | None = None
+    first_image_created_at: str | None = None
+    last_image_created_at: str | None = None
+    stats_computed_at: str = ""
+    stats_version: int = STATS_VERSION
+    status: str | None = None
+    stats_source: str = "none"
+    stats_error: str | None = None
+
+
+STATS_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(SessionStats))
+
+ImageRow = tuple[str, str, int | None, str | None, str | None, str | None, int, str | None, int | None]
+"""``(session_id, filename, seed, prompt, negative_prompt, applied_variations_json,
+on_disk, file_mtime, file_size)``"""
+
+VariationRow = tuple[str, str, str, int, int]
+"""``(session_id, placeholder, value, used, images)``"""
+
+
+@dataclass(slots=True)
+class SessionRecord:
+    """Everything a scan stores for one session."""
+
+    stats: SessionStats
+    signature: str
+    is_dryrun: bool
+    images: list[ImageRow] = field(default_factory=list)
+    variations: list[VariationRow] = field(default_factory=list)
+
+    def stats_row(self) -> tuple[Any, ...]:
+        """The stats as a tuple in :data:`STATS_COLUMNS` order."""
+        return tuple(getattr(self.stats, name) for name in STATS_COLUMNS)
+
+
+def compute_session(files: SessionFiles, manifest: ParsedManifest | None = None) -> SessionRecord:
+    """Apply every rule of data-model.md §2.1 to one session.
+
+    ``manifest`` is the parsed ``manifest.json``; when omitted it is read from
+    the folder (``None`` and no manifest file means the session has none).
+    """
+    if manifest is None and files.has_manifest:
+        manifest = read_manifest(Path(files.path) / "manifest.json")
+    usable = manifest if isinstance(manifest, Manifest) else None
+    stats = SessionStats(
+        session_id=files.session_id,
+        session_path=files.path,
+        images_actual=len(files.images),
+        stats_computed_at=datetime.now().isoformat(timespec="seconds"),
+    )
+    if isinstance(manifest, Unreadable):
+        stats.stats_error = manifest.reason
+    if usable is not None:
+        _apply_manifest(stats, usable)
+    infotext = _first_infotext(files) if _needs_infotext(stats, usable) else None
+    if infotext is not None:
+        _apply_infotext(stats, infotext, manifest_usable=usable is not None)
+    stats.stats_source = "manifest" if usable else ("images" if files.images else "none")
+    _apply_counts(stats, usable)
+    _apply_times(stats, files, usable)
+    if usable is not None:
+        stats.is_seed_sweep = int(is_seed_sweep(usable, stats.images_expected))
+    return SessionRecord(
+        stats=stats,
+        signature=files.signature,
+        is_dryrun=files.is_dryrun,
+        images=image_rows(files, usable, infotext),
+        variations=variation_rows(files.session_id, usable),
+    )
+
+
+def _apply_manifest(stats: SessionStats, manifest: Manifest) -> None:
+    params = manifest.api_params
+    stats.sd_model = known_model(manifest.sd_model)
+    stats.template_version = manifest.version
+    stats.generation_mode = manifest.mode
+    stats.seed_mode = manifest.seed_mode
+    stats.seed_base = None if manifest.base_seed == -1 else manifest.base_seed
+    stats.resolved_prompt = manifest.prompt
+    stats.negative_prompt = manifest.negative_prompt
+    stats.width = as_int(params.get("width"))
+    stats.height = as_int(params.get("height"))
+    stats.steps = as_int(params.get("steps"))
+    stats.cfg_scale = as_float(params.get("cfg_scale"))
+    stats.sampler_name = as_text(params.get("sampler_name")) or as_text(params.get("sampler"))
+    stats.status = manifest.status
+    stats.placeholders_json = _json({name: len(v.used) for name, v in manifest.variations.items()})
+    stats.variations_summary_json = _json(
+        {name: list(v.used[:SUMMARY_VALUES]) for name, v in manifest.variations.items()}
+    )
+
+
+def known_model(name: str | None) -> str | None:
+    """The model name, or ``None`` for the writer's ``"unknown"`` (API was down)."""
+    if name is None or name.strip().lower() in _UNKNOWN_MODELS:
+        return None
+    return name
+
+
+def _needs_infotext(stats: SessionStats, manifest: Manifest | None) -> bool:
+    """Read an image only when the manifest leaves a gap the infotext can fill."""
+    wanted = (stats.sd_model, stats.width, stats.height, stats.steps, stats.cfg_scale)
+    return manifest is None or stats.sampler_name is None or any(v is None for v in wanted)
+
+
+def _first_infotext(files: SessionFiles) -> Infotext | None:
+    """The infotext of the first image by file name, which holds what the server used."""
+    if not files.images:
+        return None
+    return read_infotext(Path(files.path) / files.images[0].name)
+
+
+def _apply_infotext(stats: SessionStats, info: Infotext, *, manifest_usable: bool) -> None:
+    """Fill the gaps the manifest left; prompts only when there is no manifest.
+
+    The model comes from the infotext wherever the manifest does not name one
+    (no manifest, or a manifest that lost its ``runtime_info``): users would
+    rather see the model the server reported than nothing.
+    """
+    stats.sd_model = stats.sd_model or known_model(info.model)
+    stats.width = stats.width if stats.width is not None else info.width
+    stats.height = stats.height if stats.height is not None else info.height
+    stats.steps = stats.steps if stats.steps is not None else info.steps
+    stats.cfg_scale = stats.cfg_scale if stats.cfg_scale is not None else info.cfg_scale
+    stats.sampler_name = stats.sampler_name or info.sampler
+    if not manifest_usable:
+        stats.resolved_prompt = info.prompt
+        stats.negative_prompt = info.negative_prompt
+        stats.seed_base = info.seed if info.seed != -1 else None
+
+
+def _apply_counts(stats: SessionStats, manifest: Manifest | None) -> None:
+    stats.images_expected = images_expected(manifest)
+    stats.completion_percentage = completion_percentage(stats.images_actual, stats.images_expected)
+
+
+def images_expected(manifest: Manifest | None) -> int:
+    """The planned image count, by the priority order of data-model.md §2.1.
+
+    ``num_images`` (merged with the older ``max_images`` by the parser), else
+    for combinatorial sessions the product of the non-zero ``len(used)``,
+    else the number of listed images, else 0. ``total_combinations`` is never
+    used: it ignores selectors and can be far larger than what was planned.
+    """
+    if manifest is None:
+        return 0
+    if manifest.num_images is not None and manifest.num_images >= 0:
+        return manifest.num_images
+    used_sizes = [len(v.used) for v in manifest.variations.values() if v.used]
+    if manifest.mode == "combinatorial" and used_sizes:
+        return math.prod(used_sizes)
+    return len(manifest.images)
+
+
+def completion_percentage(actual: int, expected: int) -> float:
+    """``actual / expected`` in percent, rounded to 2 places; may exceed 100."""
+    return round(actual / expected * 100, 2) if expected > 0 else 0.0
+
+
+def is_seed_sweep(manifest: Manifest, planned: int) -> bool:
+    """Whether the session compares seeds, by data-model.md §2.3's order of evidence."""
+    if manifest.seed_list or manifest.generation_mode == "seed-sweep":
+        return True
+    seeded = [image for image in manifest.images if image.seed is not None]
+    if len(seeded) >= 2:
+        return _every_prompt_has_two_seeds(seeded)
+    varying = sum(1 for v in manifest.variations.values() if len(v.used) > 1)
+    return manifest.seed_mode == "progressive" and varying <= 1 and planned >= 2
+
+
+def _every_prompt_has_two_seeds(images: list[ImageEntry]) -> bool:
+    seeds: dict[str | None, set[int | None]] = {}
+    for image in images:
+        seeds.setdefault(image.prompt, set()).add(image.seed)
+    return all(len(found) >= 2 for found in seeds.values())
+
+
+def _apply_times(stats: SessionStats, files: SessionFiles, manifest: Manifest | None) -> None:
+    generated = iso_timestamp(manifest.timestamp) if manifest else None
+    stats.manifest_generated_at = generated
+    stats.session_created_at = time_from_folder_name(files.session_id) or generated
+    if files.images:
+        mtimes = [image.mtime for image in files.images]
+        stats.first_image_created_at = _iso_from_epoch(min(mtimes))
+        stats.last_image_created_at = _iso_from_epoch(max(mtimes))
+
+
+def time_from_folder_name(name: str) -> str | None:
+    """The start time encoded in a folder name (both styles), as ISO 8601."""
+    match = _NEW_STYLE_NAME.match(name)
+    if match:
+        stamp = f"{match[1]}{match[2]}"
+    elif match := _OLD_STYLE_NAME.match(name):
+        stamp = f"{match[1]}{match[2]}{match[3]}{match[4]}"
+    else:
+        return None
+    try:
+        return datetime.strptime(stamp, "%Y%m%d%H%M%S").isoformat()
+    except ValueError:
+        return None
+
+
+def iso_timestamp(value: str | None) -> str | None:
+    """Normalise an ISO 8601 string to local naive time; ``None`` when it is not one.
+
+    Stored times are compared as strings (date filters), so they must all
+    share one shape: naive local time, like the generator's own timestamps.
+    """
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone().replace(tzinfo=None)
+    return moment.isoformat()
+
+
+def _iso_from_epoch(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds).isoformat(timespec="seconds")
+
+
+def image_rows(
+    files: SessionFiles, manifest: Manifest | None, infotext: Infotext | None
+) -> list[ImageRow]:
+    """One row per image listed in the manifest or found on disk."""
+    on_disk = {image.name: image for image in files.images}
+    rows: list[ImageRow] = []
+    listed: set[str] = set()
+    for entry in manifest.images if manifest else ():
+        if not entry.filename or entry.filename in listed:
+            continue
+        listed.add(entry.filename)
+        found = on_disk.get(entry.filename)
+        rows.append(
+            (
+                files.session_id,
+                entry.filename,
+                entry.seed,
+                entry.prompt,
+                entry.negative_prompt,
+                _json(entry.applied_variations) if entry.applied_variations else None,
+                int(found is not None),
+                _iso_from_epoch(found.mtime) if found else None,
+                found.size if found else None,
+            )
+        )
+    first_name = files.images[0].name if files.images else None
+    for image in files.images:
+        if image.name in listed:
+            continue
+        info = infotext if image.name == first_name and manifest is None else None
+        rows.append(
+            (
+                files.session_id,
+                image.name,
+                _seed_from_name(image.name) if info is None or info.seed is None else info.seed,
+                info.prompt if info else None,
+                info.negative_prompt if info else None,
+                None,
+                1,
+                _iso_from_epoch(image.mtime),
+                image.size,
+            )
+        )
+    return rows
+
+
+def _seed_from_name(name: str) -> int | None:
+    match = _SEED_IN_NAME.search(name)
+    return int(match[1]) if match else None
+
+
+def variation_rows(session_id: str, manifest: Manifest | None) -> list[VariationRow]:
+    """One row per (placeholder, value): listed as available or used, or applied to an image."""
+    if manifest is None:
+        return []
+    applied: Counter[tuple[str, str]] = Counter(
+        (name, value) for image in manifest.images for name, value in image.applied_variations.items()
+    )
+    rows: list[VariationRow] = []
+    seen: set[tuple[str, str]] = set()
+    for name, variation in manifest.variations.items():
+        used = set(variation.used)
+        for value in (*variation.used, *variation.available):
+            if (name, value) not in seen:
+                seen.add((name, value))
+                rows.append((session_id, name, value, int(value in used), applied[(name, value)]))
+    for (name, value), count in applied.items():
+        if (name, value) not in seen:
+            seen.add((name, value))
+            rows.append((session_id, name, value, 1, count))
+    return rows
+
+
+def _json(value: object) -> str:
+    return orjson.dumps(value).decode()

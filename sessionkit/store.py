@@ -1,0 +1,588 @@
+"""SQLite ``sessions.db``: schema, migrations, stats writes and metadata writes.
+
+SQLite is the system of record (data-model.md §2). Two kinds of rows live
+here and never mix:
+
+* **stats** (``session_stats``, ``session_images``, ``session_variations``):
+  derived from files, overwritten by scans, always recomputable;
+* **metadata** (``session_metadata``): typed by the user. Only
+  :meth:`Store.update_metadata` writes it; no scan, refresh or migration
+  changes or drops a row of it.
+
+The file may have been created by the sd-generator WebUI, which keeps its
+own ``session_stats`` layout and ``schema_version`` table. Opening it renames
+that stats table (it is kept, never dropped) and leaves ``session_metadata``
+and ``schema_version`` exactly as they were; sessionkit tracks its own
+schema in ``sessionkit_schema``.
+
+Every connection runs in WAL mode with a busy timeout, so a notebook and the
+WebUI can share the file; writes that still meet a lock are retried, then
+refused with :class:`DatabaseLocked`.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import orjson
+
+from sessionkit.errors import SessionKitError
+from sessionkit.stats import STATS_COLUMNS, STATS_VERSION, SessionRecord
+
+T = TypeVar("T")
+
+BUSY_TIMEOUT_S = 5.0
+LOCK_RETRIES = 3
+NOTE_MAX_CHARS = 500
+TAG_MAX_CHARS = 50
+_TAG = re.compile(r"[\w-]+")
+RATINGS = ("like", "dislike")
+FLAG_FIELDS = ("is_test", "is_complete", "is_favorite")
+METADATA_FIELDS = (*FLAG_FIELDS, "user_rating", "user_note", "tags", "auto_metadata")
+METADATA_COLUMNS = (
+    "session_id",
+    "session_path",
+    *METADATA_FIELDS,
+    "created_at",
+    "updated_at",
+)
+METADATA_DEFAULTS: Mapping[str, Any] = {
+    "is_test": 0,
+    "is_complete": 1,
+    "is_favorite": 0,
+    "user_rating": None,
+    "user_note": None,
+    "tags": "[]",
+    "auto_metadata": None,
+}
+STATE_COLUMNS = ("signature", "is_dryrun", "missing_since")
+"""Columns sessionkit keeps after the data-model ones in ``session_stats``."""
+IMAGE_COLUMNS = (
+    "session_id",
+    "filename",
+    "seed",
+    "prompt",
+    "negative_prompt",
+    "applied_variations",
+    "on_disk",
+    "file_mtime",
+    "file_size",
+)
+VARIATION_COLUMNS = ("session_id", "placeholder", "value", "used", "images")
+
+
+class DatabaseLocked(SessionKitError):
+    """Another program held ``sessions.db`` locked for longer than we waited."""
+
+
+class InvalidMetadata(SessionKitError):
+    """A metadata value was refused; ``field`` names it and the message says why."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+class MetadataConflict(SessionKitError):
+    """The row changed since the caller read it; nothing was written."""
+
+    def __init__(self, session_id: str, expected: str | None, found: str | None) -> None:
+        super().__init__(
+            f"{session_id} was edited elsewhere (at {found or 'an unknown time'}, "
+            f"you had the version of {expected}); reload it, or save again without "
+            "expected_updated_at to overwrite"
+        )
+        self.session_id = session_id
+        self.expected = expected
+        self.found = found
+
+
+_STATS_DDL = """
+CREATE TABLE session_stats (
+    session_id TEXT PRIMARY KEY,
+    session_path TEXT NOT NULL,
+    sd_model TEXT,
+    template_version TEXT,
+    generation_mode TEXT,
+    seed_mode TEXT,
+    seed_base INTEGER,
+    resolved_prompt TEXT,
+    negative_prompt TEXT,
+    width INTEGER,
+    height INTEGER,
+    steps INTEGER,
+    cfg_scale REAL,
+    sampler_name TEXT,
+    images_expected INTEGER,
+    images_actual INTEGER,
+    completion_percentage REAL,
+    is_seed_sweep INTEGER,
+    placeholders_json TEXT,
+    variations_summary_json TEXT,
+    session_created_at TEXT,
+    manifest_generated_at TEXT,
+    first_image_created_at TEXT,
+    last_image_created_at TEXT,
+    stats_computed_at TEXT NOT NULL,
+    stats_version INTEGER,
+    status TEXT,
+    stats_source TEXT,
+    stats_error TEXT,
+    signature TEXT,
+    is_dryrun INTEGER NOT NULL DEFAULT 0,
+    missing_since TEXT
+);
+CREATE INDEX idx_session_stats_sd_model ON session_stats(sd_model);
+CREATE INDEX idx_session_stats_is_seed_sweep ON session_stats(is_seed_sweep);
+CREATE INDEX idx_session_stats_completion ON session_stats(completion_percentage);
+CREATE INDEX idx_session_stats_created_at ON session_stats(session_created_at DESC);
+CREATE TABLE session_images (
+    session_id TEXT NOT NULL,
+    filename TEXT NOT NULL,
+    seed INTEGER,
+    prompt TEXT,
+    negative_prompt TEXT,
+    applied_variations TEXT,
+    on_disk INTEGER NOT NULL,
+    file_mtime TEXT,
+    file_size INTEGER
+);
+CREATE INDEX idx_session_images_session ON session_images(session_id);
+CREATE TABLE session_variations (
+    session_id TEXT NOT NULL,
+    placeholder TEXT NOT NULL,
+    value TEXT NOT NULL,
+    used INTEGER NOT NULL,
+    images INTEGER NOT NULL
+);
+CREATE INDEX idx_session_variations_session ON session_variations(session_id);
+CREATE TABLE sessionkit_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+# The WebUI's own DDL, column for column, so either program can create the table.
+_METADATA_DDL = """
+CREATE TABLE IF NOT EXISTS session_metadata (
+    session_id TEXT PRIMARY KEY,
+    session_path TEXT NOT NULL,
+    is_test INTEGER DEFAULT 0,
+    is_complete INTEGER DEFAULT 1,
+    is_favorite INTEGER DEFAULT 0,
+    user_rating TEXT,
+    user_note TEXT,
+    tags TEXT,
+    auto_metadata TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+)
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    description: str
+    apply: Callable[[sqlite3.Connection], None]
+
+
+def _initial_schema(con: sqlite3.Connection) -> None:
+    _keep_foreign_stats_table(con)
+    for statement in _STATS_DDL.split(";"):
+        if statement.strip():
+            con.execute(statement)
+    con.execute(_METADATA_DDL)
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "session_stats, session_images, session_variations, settings", _initial_schema),
+)
+SCHEMA_VERSION = MIGRATIONS[-1].version
+
+
+def _keep_foreign_stats_table(con: sqlite3.Connection) -> None:
+    """Rename a ``session_stats`` table of another layout (the WebUI's) out of the way.
+
+    It is renamed, never dropped: ``session_stats_webui`` (or ``_2``, ...).
+    Its indexes move with it; ours have other names, so nothing collides.
+    """
+    columns = _columns(con, "session_stats")
+    if not columns or "session_path" in columns:
+        return
+    name, n = "session_stats_webui", 1
+    while _columns(con, name):
+        n += 1
+        name = f"session_stats_webui_{n}"
+    con.execute(f'ALTER TABLE session_stats RENAME TO "{name}"')
+
+
+def _columns(con: sqlite3.Connection, table: str) -> list[str]:
+    return [row[1] for row in con.execute(f'PRAGMA table_info("{table}")')]
+
+
+class Store:
+    """One open ``sessions.db``; safe to share between threads of one process."""
+
+    def __init__(self, path: str | Path, *, busy_timeout: float = BUSY_TIMEOUT_S) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._con = sqlite3.connect(
+            self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+        )
+        self._retry(self._configure)
+        self._retry(self._migrate)
+
+    def close(self) -> None:
+        with self._lock:
+            self._con.close()
+
+    # -- connection set-up -------------------------------------------------
+
+    def _configure(self) -> None:
+        self._con.execute("PRAGMA journal_mode=WAL")
+        self._con.execute("PRAGMA synchronous=NORMAL")
+
+    def _migrate(self) -> None:
+        """Apply pending migrations, each in its own transaction."""
+        self._con.execute(
+            "CREATE TABLE IF NOT EXISTS sessionkit_schema "
+            "(version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+        applied = {row[0] for row in self._con.execute("SELECT version FROM sessionkit_schema")}
+        for migration in MIGRATIONS:
+            if migration.version in applied:
+                continue
+            with self._transaction() as con:
+                if con.execute(
+                    "SELECT 1 FROM sessionkit_schema WHERE version = ?", (migration.version,)
+                ).fetchone():
+                    continue  # another process applied it while we waited for the lock
+                migration.apply(con)
+                con.execute(
+                    "INSERT INTO sessionkit_schema VALUES (?, ?, ?)",
+                    (migration.version, migration.description, _now()),
+                )
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on any error."""
+        with self._lock:
+            self._con.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._con
+            except BaseException:
+                self._con.execute("ROLLBACK")
+                raise
+            self._con.execute("COMMIT")
+
+    def _retry(self, action: Callable[[], T]) -> T:
+        """Run ``action``, retrying when SQLite reports a lock, then refuse plainly."""
+        for attempt in range(LOCK_RETRIES):
+            try:
+                return action()
+            except sqlite3.OperationalError as exc:
+                if not _is_lock_error(exc):
+                    raise
+                if attempt + 1 < LOCK_RETRIES:
+                    time.sleep(0.05 * (attempt + 1))
+        raise DatabaseLocked(
+            f"{self.path} is locked by another program; nothing was written. "
+            "Try again in a moment."
+        )
+
+    # -- reads -------------------------------------------------------------
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run a read query; used by the mirror and the scanner."""
+        with self._lock:
+            return self._con.execute(sql, params).fetchall()
+
+    def scan_state(self) -> dict[str, tuple[str | None, int | None, bool, bool]]:
+        """``{session_id: (signature, stats_version, is_dryrun, is_missing)}`` for the scanner."""
+        rows = self.rows(
+            "SELECT session_id, signature, stats_version, is_dryrun, missing_since IS NOT NULL "
+            "FROM session_stats"
+        )
+        return {row[0]: (row[1], row[2], bool(row[3]), bool(row[4])) for row in rows}
+
+    def stats(self, session_id: str) -> dict[str, Any] | None:
+        """The ``session_stats`` row of one session, with sessionkit's extra columns."""
+        columns = (*STATS_COLUMNS, *STATE_COLUMNS)
+        found = self.rows(
+            f"SELECT {', '.join(columns)} FROM session_stats WHERE session_id = ?", (session_id,)
+        )
+        return dict(zip(columns, found[0], strict=True)) if found else None
+
+    def metadata(self, session_id: str) -> dict[str, Any] | None:
+        """The ``session_metadata`` row as stored (``tags`` still JSON text), or ``None``."""
+        found = self.rows(
+            f"SELECT {', '.join(METADATA_COLUMNS)} FROM session_metadata WHERE session_id = ?",
+            (session_id,),
+        )
+        return dict(zip(METADATA_COLUMNS, found[0], strict=True)) if found else None
+
+    def setting(self, key: str) -> str | None:
+        found = self.rows("SELECT value FROM sessionkit_settings WHERE key = ?", (key,))
+        return str(found[0][0]) if found else None
+
+    def set_setting(self, key: str, value: str) -> None:
+        def write() -> None:
+            with self._transaction() as con:
+                con.execute(
+                    "INSERT INTO sessionkit_settings VALUES (?, ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    (key, value),
+                )
+
+        self._retry(write)
+
+    # -- stats writes ------------------------------------------------------
+
+    def write_records(self, records: Sequence[SessionRecord]) -> None:
+        """Replace the stats, image and variation rows of ``records`` in one transaction.
+
+        A record whose manifest could not be used is stored without a
+        signature, so the next scan reads it again (it may have been caught
+        half-written). Writing a record clears its missing mark.
+        """
+        if not records:
+            return
+        ids = [(record.stats.session_id,) for record in records]
+        columns = (*STATS_COLUMNS, *STATE_COLUMNS)
+        stats_rows = [
+            (
+                *record.stats_row(),
+                None if record.stats.stats_error else record.signature,
+                int(record.is_dryrun),
+                None,
+            )
+            for record in records
+        ]
+
+        def write() -> None:
+            with self._transaction() as con:
+                con.executemany("DELETE FROM session_images WHERE session_id = ?", ids)
+                con.executemany("DELETE FROM session_variations WHERE session_id = ?", ids)
+                con.executemany(
+                    f"INSERT OR REPLACE INTO session_stats ({', '.join(columns)}) "
+                    f"VALUES ({', '.join('?' * len(columns))})",
+                    stats_rows,
+                )
+                con.executemany(
+                    f"INSERT INTO session_images VALUES ({', '.join('?' * len(IMAGE_COLUMNS))})",
+                    (row for record in records for row in record.images),
+                )
+                con.executemany(
+                    "INSERT INTO session_variations VALUES (?, ?, ?, ?, ?)",
+                    (row for record in records for row in record.variations),
+                )
+
+        self._retry(write)
+
+    def mark_missing(self, session_ids: Iterable[str]) -> None:
+        """Flag sessions whose folder is gone; their rows (and metadata) stay."""
+        stamp = _now()
+        params = [(stamp, session_id) for session_id in session_ids]
+        if not params:
+            return
+
+        def write() -> None:
+            with self._transaction() as con:
+                con.executemany(
+                    "UPDATE session_stats SET missing_since = ? "
+                    "WHERE session_id = ? AND missing_since IS NULL",
+                    params,
+                )
+
+        self._retry(write)
+
+    # -- metadata writes ---------------------------------------------------
+
+    def update_metadata(
+        self,
+        session_id: str,
+        session_path: str,
+        changes: Mapping[str, Any],
+        *,
+        expected_updated_at: str | None = None,
+    ) -> dict[str, Any]:
+        """Validate and apply a partial metadata update; return the new row.
+
+        Only the fields in ``changes`` are written (``tags`` replaces the list).
+        With ``expected_updated_at``, the write happens only if the row still
+        has that ``updated_at``; otherwise :class:`MetadataConflict` is raised
+        and nothing is written.
+        """
+        values = validate_metadata(changes)
+
+        def write() -> dict[str, Any]:
+            with self._transaction() as con:
+                current = con.execute(
+                    "SELECT updated_at FROM session_metadata WHERE session_id = ?", (session_id,)
+                ).fetchone()
+                found = current[0] if current else None
+                if expected_updated_at is not None and found != expected_updated_at:
+                    raise MetadataConflict(session_id, expected_updated_at, found)
+                stamp = _later_than(found)
+                if current is None:
+                    row = {**METADATA_DEFAULTS, **values}
+                    con.execute(
+                        f"INSERT INTO session_metadata ({', '.join(METADATA_COLUMNS)}) "
+                        f"VALUES ({', '.join('?' * len(METADATA_COLUMNS))})",
+                        (session_id, session_path, *(row[f] for f in METADATA_FIELDS), stamp, stamp),
+                    )
+                elif values:
+                    assignments = ", ".join(f"{name} = ?" for name in values)
+                    con.execute(
+                        f"UPDATE session_metadata SET {assignments}, updated_at = ? "
+                        "WHERE session_id = ?",
+                        (*values.values(), stamp, session_id),
+                    )
+            return self.metadata(session_id) or {}
+
+        return self._retry(write)
+
+
+def validate_metadata(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Check every field and return the values to store; refuse the first bad one.
+
+    Nothing is truncated or silently fixed: a bad value raises
+    :class:`InvalidMetadata` naming the field and the reason.
+    """
+    values: dict[str, Any] = {}
+    for name, value in changes.items():
+        if name not in METADATA_FIELDS:
+            raise InvalidMetadata(name, f"unknown field; editable fields are {', '.join(METADATA_FIELDS)}")
+        values[name] = _VALIDATORS[name](name, value)
+    return values
+
+
+def _flag(name: str, value: Any) -> int:
+    if isinstance(value, bool) or value in (0, 1):
+        return int(value)
+    raise InvalidMetadata(name, f"must be true or false, not {value!r}")
+
+
+def _rating(name: str, value: Any) -> str | None:
+    if value is None or value in RATINGS:
+        return value  # type: ignore[no-any-return]
+    raise InvalidMetadata(name, f"must be 'like', 'dislike' or None (to clear), not {value!r}")
+
+
+def _note(name: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidMetadata(name, f"must be text, not {type(value).__name__}")
+    if len(value) > NOTE_MAX_CHARS:
+        raise InvalidMetadata(name, f"is {len(value)} characters; the limit is {NOTE_MAX_CHARS}")
+    return value
+
+
+def _tags(name: str, value: Any) -> str:
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise InvalidMetadata(name, "must be a list of tags, e.g. ['portrait', 'keeper']")
+    tags = list(value)
+    seen: set[str] = set()
+    for tag in tags:
+        check_tag(tag)
+        if tag.casefold() in seen:
+            raise InvalidMetadata(name, f"tag {tag!r} is given twice")
+        seen.add(tag.casefold())
+    return orjson.dumps(tags).decode()
+
+
+def check_tag(tag: Any) -> str:
+    """Return ``tag`` if it is valid, else raise :class:`InvalidMetadata` saying why."""
+    if not isinstance(tag, str):
+        raise InvalidMetadata("tags", f"a tag must be text, not {type(tag).__name__}")
+    if not tag:
+        raise InvalidMetadata("tags", "a tag cannot be empty")
+    if len(tag) > TAG_MAX_CHARS:
+        raise InvalidMetadata(
+            "tags", f"tag {tag[:20]!r}... is {len(tag)} characters; the limit is {TAG_MAX_CHARS}"
+        )
+    if not _TAG.fullmatch(tag):
+        raise InvalidMetadata(
+            "tags", f"tag {tag!r} may hold only letters, digits, '-' and '_' (no spaces)"
+        )
+    return tag
+
+
+def _auto_metadata(name: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise InvalidMetadata(name, "must be a JSON object (a dict) or None")
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError as exc:
+        raise InvalidMetadata(name, f"cannot be stored as JSON: {exc}") from exc
+
+
+_VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
+    "is_test": _flag,
+    "is_complete": _flag,
+    "is_favorite": _flag,
+    "user_rating": _rating,
+    "user_note": _note,
+    "tags": _tags,
+    "auto_metadata": _auto_metadata,
+}
+
+
+def parse_tags(raw: str | None) -> list[str]:
+    """Tags as stored (JSON text) to a list; tolerant of rows other programs wrote."""
+    if not raw:
+        return []
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return [part.strip() for part in raw.split(",") if part.strip()]
+    if isinstance(value, list):
+        return [str(tag) for tag in value]
+    return [str(value)]
+
+
+def _is_lock_error(exc: sqlite3.OperationalError) -> bool:
+    message = str(exc).lower()
+    return "locked" in message or "busy" in message
+
+
+def _now() -> str:
+    return datetime.now().isoformat(timespec="microseconds")
+
+
+def _later_than(previous: str | None) -> str:
+    """Now, but strictly after ``previous``: ``updated_at`` must change on every write."""
+    now = datetime.now()
+    if previous:
+        try:
+            before = datetime.fromisoformat(previous)
+        except ValueError:
+            before = None
+        if before is not None and before.tzinfo is None and now <= before:
+            now = before + timedelta(microseconds=1)
+    return now.isoformat(timespec="microseconds")
+
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "STATS_VERSION",
+    "DatabaseLocked",
+    "InvalidMetadata",
+    "MetadataConflict",
+    "Store",
+    "check_tag",
+    "parse_tags",
+    "validate_metadata",
+]
