@@ -62,7 +62,9 @@ def parse_infotext(text: str) -> Infotext:
     negative_lines: list[str] = []
     for line in lines:
         if negative_lines or line.startswith(_NEGATIVE):
-            negative_lines.append(line.removeprefix(_NEGATIVE).strip() if not negative_lines else line)
+            negative_lines.append(
+                line.removeprefix(_NEGATIVE).strip() if not negative_lines else line
+            )
         else:
             prompt_lines.append(line)
     width, height = _size(params.get("Size"))

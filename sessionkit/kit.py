@@ -91,9 +91,7 @@ class SessionKit:
         root = root or os.environ.get(ROOT_ENV) or None
         db = db or os.environ.get(DB_ENV) or None
         if db is None and root is None:
-            raise NotConfigured(
-                f"no sessions.db: pass db= or root=, or set {DB_ENV} or {ROOT_ENV}"
-            )
+            raise NotConfigured(f"no sessions.db: pass db= or root=, or set {DB_ENV} or {ROOT_ENV}")
         self.db_path = Path(db).expanduser() if db else default_db_path(Path(root or "."))
         self.store = _open_store(self.db_path)
         self.root = self._resolve_root(root)

@@ -154,7 +154,9 @@ def _manifest_from(document: dict[str, Any]) -> Manifest:
         seed_list=tuple(s for s in map(as_int, _list(params.get("seed_list"))) if s is not None),
         api_params=_dict(snapshot.get("api_params")),
         variations=_variations(snapshot.get("variations")),
-        images=tuple(_image(item) for item in _list(document.get("images")) if isinstance(item, dict)),
+        images=tuple(
+            _image(item) for item in _list(document.get("images")) if isinstance(item, dict)
+        ),
         status=as_text(document.get("status")),
         generation_mode=as_text(document.get("generation_mode")),
     )

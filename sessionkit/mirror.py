@@ -113,7 +113,9 @@ class Mirror:
     def reload(self) -> None:
         """Rebuild the session-level relations (cheap: one row per session)."""
         with self._lock:
-            self._replace("session_stats", STATS_COLUMNS, self._store_rows("session_stats", STATS_COLUMNS))
+            self._replace(
+                "session_stats", STATS_COLUMNS, self._store_rows("session_stats", STATS_COLUMNS)
+            )
             self._reload_state()
             self._replace_metadata(self._store_rows("session_metadata", METADATA_COLUMNS))
 
@@ -182,7 +184,9 @@ class Mirror:
             else name
             for name in METADATA_COLUMNS
         )
-        self._append("session_metadata", _frame(rows, METADATA_COLUMNS), f"SELECT {columns} FROM frame")
+        self._append(
+            "session_metadata", _frame(rows, METADATA_COLUMNS), f"SELECT {columns} FROM frame"
+        )
 
     def _store_rows(self, table: str, columns: Sequence[str]) -> list[tuple[Any, ...]]:
         return self._store.rows(f"SELECT {', '.join(columns)} FROM {table}")
@@ -241,5 +245,8 @@ def _frame(rows: list[tuple[Any, ...]], columns: Sequence[str]) -> pd.DataFrame:
     """
     if not rows:
         return pd.DataFrame(columns=list(columns))
-    data = {name: pd.array(values, dtype=object) for name, values in zip(columns, zip(*rows, strict=True), strict=True)}
+    data = {
+        name: pd.array(values, dtype=object)
+        for name, values in zip(columns, zip(*rows, strict=True), strict=True)
+    }
     return pd.DataFrame(data)

@@ -94,7 +94,11 @@ class SessionFilter:
             parts.append((f"completion_percentage {op} ?", [COMPLETE_PERCENT], word))
         if self.model:
             parts.append(
-                ("contains(lower(sd_model), lower(?))", [self.model], f"model contains {self.model}")
+                (
+                    "contains(lower(sd_model), lower(?))",
+                    [self.model],
+                    f"model contains {self.model}",
+                )
             )
         if self.from_date is not None:
             start = _day(self.from_date, "from_date")
@@ -160,7 +164,7 @@ def select_sessions(
     """The page of sessions matching ``where``, stats and metadata together."""
     if order_by not in ORDERABLE:
         raise InvalidFilter(f"cannot order by {order_by!r}; choose one of {', '.join(ORDERABLE)}")
-    if limit is not None and limit < 0 or offset < 0:
+    if (limit is not None and limit < 0) or offset < 0:
         raise InvalidFilter("limit and offset must not be negative")
     clause, params = where.where()
     direction = "DESC" if descending else "ASC"
@@ -217,7 +221,8 @@ def by_model(mirror: Mirror) -> pd.DataFrame:
                sum(images_actual)::BIGINT AS images_actual,
                sum(images_expected)::BIGINT AS images_expected,
                round(avg(completion_percentage), 2) AS mean_completion,
-               count(*) FILTER (WHERE completion_percentage >= {COMPLETE_PERCENT}) AS complete_sessions,
+               count(*) FILTER (WHERE completion_percentage >= {COMPLETE_PERCENT})
+                   AS complete_sessions,
                count(*) FILTER (WHERE is_favorite = 1) AS liked_sessions,
                count(*) FILTER (WHERE is_seed_sweep = 1) AS seed_sweeps,
                min(session_created_at) AS first_session,

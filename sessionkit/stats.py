@@ -106,7 +106,9 @@ class SessionStats:
 
 STATS_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(SessionStats))
 
-ImageRow = tuple[str, str, int | None, str | None, str | None, str | None, int, str | None, int | None]
+ImageRow = tuple[
+    str, str, int | None, str | None, str | None, str | None, int, str | None, int | None
+]
 """``(session_id, filename, seed, prompt, negative_prompt, applied_variations_json,
 on_disk, file_mtime, file_size)``"""
 
@@ -373,7 +375,9 @@ def variation_rows(session_id: str, manifest: Manifest | None) -> list[Variation
     if manifest is None:
         return []
     applied: Counter[tuple[str, str]] = Counter(
-        (name, value) for image in manifest.images for name, value in image.applied_variations.items()
+        (name, value)
+        for image in manifest.images
+        for name, value in image.applied_variations.items()
     )
     rows: list[VariationRow] = []
     seen: set[tuple[str, str]] = set()

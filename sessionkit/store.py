@@ -295,8 +295,7 @@ class Store:
                 if attempt + 1 < LOCK_RETRIES:
                     time.sleep(0.05 * (attempt + 1))
         raise DatabaseLocked(
-            f"{self.path} is locked by another program; nothing was written. "
-            "Try again in a moment."
+            f"{self.path} is locked by another program; nothing was written. Try again in a moment."
         )
 
     # -- reads -------------------------------------------------------------
@@ -438,7 +437,13 @@ class Store:
                     con.execute(
                         f"INSERT INTO session_metadata ({', '.join(METADATA_COLUMNS)}) "
                         f"VALUES ({', '.join('?' * len(METADATA_COLUMNS))})",
-                        (session_id, session_path, *(row[f] for f in METADATA_FIELDS), stamp, stamp),
+                        (
+                            session_id,
+                            session_path,
+                            *(row[f] for f in METADATA_FIELDS),
+                            stamp,
+                            stamp,
+                        ),
                     )
                 elif values:
                     assignments = ", ".join(f"{name} = ?" for name in values)
@@ -461,7 +466,9 @@ def validate_metadata(changes: Mapping[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name, value in changes.items():
         if name not in METADATA_FIELDS:
-            raise InvalidMetadata(name, f"unknown field; editable fields are {', '.join(METADATA_FIELDS)}")
+            raise InvalidMetadata(
+                name, f"unknown field; editable fields are {', '.join(METADATA_FIELDS)}"
+            )
         values[name] = _VALIDATORS[name](name, value)
     return values
 
