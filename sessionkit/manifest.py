@@ -122,12 +122,12 @@ def _decode(data: bytes) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        if not text[exc.pos :].strip():
+        if not text[exc.pos :].strip() or exc.msg.startswith("Unterminated string"):
             return Unreadable(
                 f"manifest.json is cut short at line {exc.lineno} "
                 "(half-written; it is read again on the next scan)"
             )
-        return Unreadable(f"manifest.json is not valid JSON: {exc.msg} at line {exc.lineno}")
+        return Unreadable(f"manifest.json is not valid JSON ({exc.msg}, line {exc.lineno})")
     except RecursionError:
         return Unreadable("manifest.json is nested too deeply to parse")
 

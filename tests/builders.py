@@ -1,0 +1,128 @@
+"""Build small sessions roots in tests, in the shapes the real generator writes."""
+
+from __future__ import annotations
+
+import json
+import struct
+import zlib
+from pathlib import Path
+from typing import Any
+
+INFOTEXT = (
+    "beautiful woman, smiling\nNegative prompt: low quality\n"
+    "Steps: 25, Sampler: DPM++ 2M Karras, CFG scale: 7, Seed: {seed}, Size: 512x768, "
+    "Model hash: 15012c538f, Model: realisticVisionV60B1_v51VAE, Version: v1.10.1"
+)
+
+
+def png_bytes(parameters: str | None = None) -> bytes:
+    """A valid 1x1 PNG, with an A1111 ``parameters`` chunk when given."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+    text = chunk(b"tEXt", b"parameters\x00" + parameters.encode("latin-1")) if parameters else b""
+    pixels = chunk(b"IDAT", zlib.compress(b"\x00\x80\x80\x80"))
+    return b"\x89PNG\r\n\x1a\n" + header + text + pixels + chunk(b"IEND", b"")
+
+
+def manifest(
+    name: str = "Portrait",
+    *,
+    images: int = 4,
+    num_images: int | None = None,
+    model: str = "realisticVisionV60B1_v51VAE.safetensors [15012c538f]",
+    prompt: str = "beautiful woman, {EXPRESSIONS}",
+    seed_list: list[int] | None = None,
+    seed_mode: str = "progressive",
+    mode: str = "combinatorial",
+    status: str | None = "completed",
+    base_seed: int = 1000,
+    expressions: tuple[str, ...] = ("smiling", "neutral"),
+) -> dict[str, Any]:
+    """A manifest in the current writer's shape, listing ``images`` images."""
+    params: dict[str, Any] = {
+        "mode": mode,
+        "seed_mode": seed_mode,
+        "base_seed": base_seed,
+        "num_images": images if num_images is None else num_images,
+        "total_combinations": 168,
+    }
+    if seed_list is not None:
+        params["seed_list"] = seed_list
+    document: dict[str, Any] = {
+        "snapshot": {
+            "version": "2.0",
+            "timestamp": "2025-11-07T12:00:00.123456",
+            "runtime_info": {"sd_model_checkpoint": model},
+            "resolved_template": {"prompt": prompt, "negative": "low quality"},
+            "generation_params": params,
+            "api_params": {
+                "width": 512,
+                "height": 768,
+                "steps": 25,
+                "cfg_scale": 7,
+                "sampler": "Euler a",
+            },
+            "variations": {
+                "EXPRESSIONS": {
+                    "available": [*expressions, "sad"],
+                    "used": list(expressions),
+                    "count": len(expressions) + 1,
+                }
+            },
+            "fixed_placeholders": {},
+            "theme_name": None,
+            "style": "default",
+        },
+        "images": [
+            {
+                "filename": image_name(name, i, base_seed + i),
+                "seed": base_seed + i,
+                "prompt": prompt.replace("{EXPRESSIONS}", expressions[i % len(expressions)]),
+                "negative_prompt": "low quality",
+                "applied_variations": {"EXPRESSIONS": expressions[i % len(expressions)]},
+            }
+            for i in range(images)
+        ],
+    }
+    if status is not None:
+        document["status"] = status
+    return document
+
+
+def image_name(name: str, index: int, seed: int) -> str:
+    return f"{name}_{index:04d}_seed-{seed}.png"
+
+
+def write_session(
+    root: Path,
+    folder: str,
+    document: dict[str, Any] | bytes | None,
+    *,
+    images: int | None = None,
+    infotext: bool = True,
+) -> Path:
+    """Write a session folder: its manifest (dict, raw bytes or none) and its PNGs.
+
+    Without ``images``, the files are the ones the manifest lists.
+    """
+    path = root / folder
+    path.mkdir(parents=True, exist_ok=True)
+    names: list[str]
+    if isinstance(document, dict):
+        (path / "manifest.json").write_text(json.dumps(document, indent=1))
+        names = [entry["filename"] for entry in document.get("images", [])]
+    else:
+        if document is not None:
+            (path / "manifest.json").write_bytes(document)
+        names = []
+    if images is not None:
+        stem = folder.split("-", 1)[-1]
+        names = [image_name(stem, i, 1000 + i) for i in range(images)]
+    for i, file_name in enumerate(names):
+        text = INFOTEXT.format(seed=1000 + i) if infotext else None
+        (path / file_name).write_bytes(png_bytes(text))
+    return path

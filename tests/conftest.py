@@ -1,0 +1,8 @@
+"""Shared pytest set-up: tests import their helpers (``builders``) from this folder."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
