@@ -7,10 +7,11 @@ The public names are below; widgets live in ``sessionkit.widgets`` so that
 from __future__ import annotations
 
 from sessionkit.errors import SessionKitError
-from sessionkit.kit import InvalidSessionId, NotConfigured, QueryError, SessionKit, UnknownSession
+from sessionkit.kit import InvalidSessionId, NotConfigured, SessionKit, UnknownSession
+from sessionkit.mirror import QueryError
 from sessionkit.query import InvalidFilter
 from sessionkit.scan import ScanReport
-from sessionkit.store import DatabaseLocked, InvalidMetadata, MetadataConflict
+from sessionkit.store import DatabaseLocked, InvalidMetadata, MetadataConflict, StoreUnavailable
 
 __version__ = "0.1.0"
 
@@ -25,6 +26,7 @@ __all__ = [
     "ScanReport",
     "SessionKit",
     "SessionKitError",
+    "StoreUnavailable",
     "UnknownSession",
     "__version__",
 ]

@@ -11,17 +11,15 @@ from __future__ import annotations
 import difflib
 import hashlib
 import os
-import sqlite3
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypedDict, Unpack
 
-import duckdb
 import pandas as pd
 
 from sessionkit import query
 from sessionkit.errors import SessionKitError
-from sessionkit.mirror import Mirror
+from sessionkit.mirror import Connection, Mirror
 from sessionkit.query import SessionFilter
 from sessionkit.scan import DRYRUN_FOLDER, Candidate, ScanReport, compute_candidate, index_root
 from sessionkit.stats import STATS_COLUMNS
@@ -41,10 +39,6 @@ class InvalidSessionId(SessionKitError):
 
 class NotConfigured(SessionKitError):
     """The kit lacks a root or a database for what was asked."""
-
-
-class QueryError(SessionKitError):
-    """DuckDB refused an ad hoc query; the message is DuckDB's."""
 
 
 class Filters(TypedDict, total=False):
@@ -93,7 +87,7 @@ class SessionKit:
         if db is None and root is None:
             raise NotConfigured(f"no sessions.db: pass db= or root=, or set {DB_ENV} or {ROOT_ENV}")
         self.db_path = Path(db).expanduser() if db else default_db_path(Path(root or "."))
-        self.store = _open_store(self.db_path)
+        self.store = Store(self.db_path)
         self.root = self._resolve_root(root)
         self.progress = progress
         self.mirror = Mirror(self.store)
@@ -292,13 +286,10 @@ class SessionKit:
 
     def sql(self, text: str, params: list[Any] | None = None) -> pd.DataFrame:
         """Run SQL on the DuckDB mirror; it can read everything and write no file."""
-        try:
-            return self.mirror.query(text, params)
-        except duckdb.Error as exc:
-            raise QueryError(str(exc).strip()) from None
+        return self.mirror.query(text, params)
 
     @property
-    def duckdb(self) -> duckdb.DuckDBPyConnection:
+    def duckdb(self) -> Connection:
         """The mirror's DuckDB connection, all relations loaded (for jupysql's ``%sql``)."""
         self.mirror.ensure_details()
         return self.mirror.con
@@ -359,12 +350,3 @@ def default_db_path(root: Path) -> Path:
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     digest = hashlib.sha1(str(root).encode(), usedforsecurity=False).hexdigest()[:12]
     return cache / "sessionkit" / f"{root.name}-{digest}" / "sessions.db"
-
-
-def _open_store(path: Path) -> Store:
-    try:
-        return Store(path)
-    except sqlite3.DatabaseError as exc:
-        raise SessionKitError(f"cannot open {path}: {exc}") from None
-    except OSError as exc:
-        raise SessionKitError(f"cannot create {path}: {exc.strerror or exc}") from None

@@ -34,8 +34,16 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from sessionkit.errors import SessionKitError
 from sessionkit.stats import STATS_COLUMNS
 from sessionkit.store import IMAGE_COLUMNS, METADATA_COLUMNS, VARIATION_COLUMNS, Store
+
+Connection = duckdb.DuckDBPyConnection
+
+
+class QueryError(SessionKitError):
+    """DuckDB refused a query; the message is DuckDB's own, which names the problem."""
+
 
 _STATS_TYPES = {
     "seed_base": "BIGINT",
@@ -210,11 +218,14 @@ class Mirror:
     # -- queries -----------------------------------------------------------
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
-        """Run SQL (ours or a user's) and return a DataFrame."""
+        """Run SQL (ours or a user's) and return a DataFrame; errors become :class:`QueryError`."""
         with self._lock:
             if not self._details_loaded and _mentions_details(sql):
                 self.ensure_details()
-            return self.con.execute(sql, params or []).df()
+            try:
+                return self.con.execute(sql, params or []).df()
+            except duckdb.Error as exc:
+                raise QueryError(str(exc).strip()) from None
 
     def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
         with self._lock:

@@ -84,6 +84,10 @@ class DatabaseLocked(SessionKitError):
     """Another program held ``sessions.db`` locked for longer than we waited."""
 
 
+class StoreUnavailable(SessionKitError):
+    """``sessions.db`` cannot be opened or created (not a database, no permission)."""
+
+
 class InvalidMetadata(SessionKitError):
     """A metadata value was refused; ``field`` names it and the message says why."""
 
@@ -233,13 +237,18 @@ class Store:
 
     def __init__(self, path: str | Path, *, busy_timeout: float = BUSY_TIMEOUT_S) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._con = sqlite3.connect(
-            self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
-        )
-        self._retry(self._configure)
-        self._retry(self._migrate)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._con = sqlite3.connect(
+                self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+            )
+            self._retry(self._configure)
+            self._retry(self._migrate)
+        except sqlite3.DatabaseError as exc:
+            raise StoreUnavailable(f"cannot open {self.path}: {exc}") from None
+        except OSError as exc:
+            raise StoreUnavailable(f"cannot create {self.path}: {exc.strerror or exc}") from None
 
     def close(self) -> None:
         with self._lock:
@@ -589,6 +598,7 @@ __all__ = [
     "InvalidMetadata",
     "MetadataConflict",
     "Store",
+    "StoreUnavailable",
     "check_tag",
     "parse_tags",
     "validate_metadata",

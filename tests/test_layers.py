@@ -1,0 +1,108 @@
+"""Keep the dependency direction of the README's module picture true.
+
+Imports are read with ``ast`` (nothing is executed): a module may import
+only sessionkit modules of a lower layer, and the heavy or engine-specific
+libraries only where the house style allows them.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "sessionkit"
+
+# Lower numbers are lower layers; a module imports only from layers below its own.
+LAYERS = {
+    "errors": 0,
+    "manifest": 1,
+    "infotext": 1,
+    "demo": 1,
+    "stats": 2,
+    "store": 3,
+    "scan": 4,
+    "mirror": 4,
+    "query": 5,
+    "thumbs": 5,
+    "kit": 6,
+    "plots": 7,
+    "cli": 8,
+    "widgets": 8,
+    "__init__": 9,
+}
+
+# Third-party (or stdlib) modules allowed only in some places.
+CONFINED = {
+    "sqlite3": {"store"},
+    "duckdb": {"mirror", "query"},
+    "ipywidgets": {"widgets"},
+    "plotly": {"plots", "widgets"},
+}
+
+
+def modules() -> list[Path]:
+    return sorted(PACKAGE.rglob("*.py"))
+
+
+def layer_of(path: Path) -> str:
+    relative = path.relative_to(PACKAGE)
+    return relative.parts[0] if len(relative.parts) > 1 else relative.stem
+
+
+def imported(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            if node.module == "sessionkit":
+                names.update(f"sessionkit.{alias.name}" for alias in node.names)
+    return names
+
+
+def test_every_module_has_a_layer() -> None:
+    assert {layer_of(path) for path in modules()} <= set(LAYERS)
+
+
+@pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_imports_point_down(path: Path) -> None:
+    own = layer_of(path)
+    for name in imported(path):
+        if not name.startswith("sessionkit."):
+            continue
+        target = name.split(".")[1]
+        if target == own or target not in LAYERS:
+            continue
+        assert LAYERS[target] < LAYERS[own], f"{own} (layer {LAYERS[own]}) imports {name}"
+
+
+@pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_confined_libraries_stay_in_place(path: Path) -> None:
+    own = layer_of(path)
+    for name in imported(path):
+        library = name.split(".")[0]
+        if library in CONFINED:
+            assert own in CONFINED[library], f"{own} imports {library}"
+
+
+def test_import_sessionkit_stays_light() -> None:
+    code = (
+        "import sys, sessionkit; "
+        "print(sorted(m for m in ('ipywidgets', 'plotly', 'PIL') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
+
+
+def test_public_names_are_exported() -> None:
+    import sessionkit
+
+    for name in sessionkit.__all__:
+        assert hasattr(sessionkit, name), name
