@@ -261,7 +261,9 @@ def _results(
     if count <= 1 or len(todo) < PARALLEL_THRESHOLD:
         yield from map(_compute_chunk, chunks)
         return
-    # forkserver: forking a process that holds DuckDB and tqdm threads is unsafe.
-    context = get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
+    # fork, not spawn/forkserver: those re-import the caller's __main__, which
+    # breaks scripts without a __main__ guard and code run from stdin. The
+    # children only list folders and parse JSON; they never touch the locks
+    # of the parent's other threads (DuckDB's pool, tqdm's monitor).
+    with ProcessPoolExecutor(max_workers=count, mp_context=get_context("fork")) as pool:
         yield from pool.map(_compute_chunk, chunks)
