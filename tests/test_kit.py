@@ -83,7 +83,8 @@ def test_index_reports_counts_and_each_failure(root: Path, tmp_path: Path) -> No
     assert report.failed == [
         (
             BROKEN,
-            "manifest.json is cut short at line 1 (half-written; it is read again on the next scan)",
+            "manifest.json is cut short at line 1 "
+            "(half-written; it is read again on the next scan)",
         )
     ]
 
@@ -95,7 +96,7 @@ def test_sessions_hold_stats_and_default_metadata(kit: SessionKit) -> None:
     row = frame.set_index("session_id").loc[PORTRAIT]
     assert (row["is_favorite"], row["is_complete"], list(row["tags"])) == (0, 1, [])
     assert row["placeholders"] == {"EXPRESSIONS": 4}
-    assert list(frame["session_id"])[0] == BROKEN  # newest first by folder-name time
+    assert frame["session_id"].iloc[0] == BROKEN  # newest first by folder-name time
 
 
 def test_each_filter(kit: SessionKit) -> None:
