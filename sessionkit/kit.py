@@ -285,8 +285,12 @@ class SessionKit:
     # -- SQL ---------------------------------------------------------------
 
     def sql(self, text: str, params: list[Any] | None = None) -> pd.DataFrame:
-        """Run SQL on the DuckDB mirror; it can read everything and write no file."""
-        return self.mirror.query(text, params)
+        """Run a query on the DuckDB mirror: it reads every relation and changes nothing.
+
+        Statements other than queries are refused; for scratch tables of your
+        own, use :attr:`duckdb` directly.
+        """
+        return self.mirror.query(text, params, read_only=True)
 
     @property
     def duckdb(self) -> Connection:

@@ -217,8 +217,17 @@ class Mirror:
 
     # -- queries -----------------------------------------------------------
 
-    def query(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
-        """Run SQL (ours or a user's) and return a DataFrame; errors become :class:`QueryError`."""
+    def query(
+        self, sql: str, params: Sequence[Any] | None = None, *, read_only: bool = False
+    ) -> pd.DataFrame:
+        """Run SQL and return a DataFrame; errors become :class:`QueryError`.
+
+        ``read_only=True`` (users' ad hoc SQL) accepts only queries: a
+        ``DELETE`` or ``DROP`` would not reach ``sessions.db`` anyway, but it
+        would leave this kit answering from a damaged copy.
+        """
+        if read_only:
+            _check_read_only(sql)
         with self._lock:
             if not self._details_loaded and _mentions_details(sql):
                 self.ensure_details()
@@ -237,6 +246,24 @@ _DETAILS = (
     ("images", IMAGE_COLUMNS, "session_images"),
     ("variations", VARIATION_COLUMNS, "session_variations"),
 )
+
+
+_QUERY_STATEMENTS = frozenset({"SELECT", "EXPLAIN"})
+
+
+def _check_read_only(sql: str) -> None:
+    """Refuse any statement that is not a query (SELECT, WITH, DESCRIBE, SHOW, EXPLAIN)."""
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise QueryError(str(exc).strip()) from None
+    for statement in statements:
+        kind = statement.type.name
+        if kind not in _QUERY_STATEMENTS:
+            raise QueryError(
+                f"{kind} refused: ad hoc SQL only reads "
+                "(SELECT, WITH, DESCRIBE, SHOW, EXPLAIN)"
+            )
 
 
 def _mentions_details(sql: str) -> bool:

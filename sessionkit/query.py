@@ -110,7 +110,13 @@ class SessionFilter:
         if self.tags:
             tags = [self.tags] if isinstance(self.tags, str) else list(self.tags)
             label = "tag" if len(tags) == 1 else "tags"
-            parts.append(("list_has_all(tags, ?::VARCHAR[])", [tags], f"{label} {', '.join(tags)}"))
+            parts.append(
+                (
+                    "list_has_all([lower(t) FOR t IN tags], ?::VARCHAR[])",
+                    [[tag.lower() for tag in tags]],
+                    f"{label} {', '.join(tags)}",
+                )
+            )
         if self.rating is not None:
             parts.append(_rating_part(self.rating))
         if self.search:

@@ -110,6 +110,7 @@ def test_each_filter(kit: SessionKit) -> None:
     assert ids(kit.sessions(model="ILLUSTRIOUS")) == {ILLUSTRIOUS}
     assert ids(kit.sessions(tags=["lora"])) == {PORTRAIT, SWEEP}
     assert ids(kit.sessions(tags=["lora", "keeper"])) == {PORTRAIT}
+    assert ids(kit.sessions(tags=["LORA"])) == {PORTRAIT, SWEEP}
     assert ids(kit.sessions(rating="like")) == {PORTRAIT}
     assert ids(kit.sessions(search="ponytail")) == {SWEEP}
     assert ids(kit.sessions(search="anime_girls")) == {ILLUSTRIOUS}
@@ -350,10 +351,29 @@ def test_sql_cannot_touch_sessions_db(kit: SessionKit, statement: str) -> None:
     assert digest(kit.db_path) == before
 
 
-def test_writes_through_sql_stay_in_the_mirror(kit: SessionKit) -> None:
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "DELETE FROM session_metadata",
+        "DROP VIEW sessions",
+        "SELECT 1; UPDATE session_stats SET sd_model = 'x'",
+        "CREATE TABLE scratch AS SELECT 1",
+        "SET threads = 1",
+    ],
+)
+def test_sql_only_reads(kit: SessionKit, statement: str) -> None:
     kit.update_metadata(PORTRAIT, is_favorite=True)
-    kit.sql("DELETE FROM session_metadata")
-    assert kit.store.metadata(PORTRAIT) is not None
+    with pytest.raises(QueryError, match="only reads"):
+        kit.sql(statement)
+    assert kit.count(liked=True) == 1
+    assert kit.count() == 6
+
+
+def test_sql_accepts_every_kind_of_query(kit: SessionKit) -> None:
+    assert len(kit.sql("WITH x AS (SELECT 1 AS a) SELECT * FROM x")) == 1
+    assert "column_name" in kit.sql("DESCRIBE sessions").columns
+    assert len(kit.sql("SHOW TABLES")) >= 5
+    assert len(kit.sql("SELECT * FROM sessions WHERE session_id = ?", [PORTRAIT])) == 1
 
 
 def test_root_is_remembered_by_the_database(kit: SessionKit) -> None:

@@ -1,0 +1,578 @@
+"""The ``sessionkit`` command line: a thin shell over :class:`~sessionkit.kit.SessionKit`.
+
+Each command is a small function that reads its arguments, calls the API and
+prints the result; none of them touches SQLite or DuckDB itself. Every
+:class:`~sessionkit.errors.SessionKitError` becomes ``Error: message`` on
+stderr and exit code 1 in one place, :func:`main`; usage errors keep
+argparse's exit code 2.
+
+Output is meant to be compared exactly (by tests and by scripts): tables are
+plain text with fixed rules, ``csv`` and ``json`` carry full rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import importlib.util
+import io
+import json
+import math
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Collection, Mapping, Sequence
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+import sessionkit
+from sessionkit.errors import SessionKitError
+from sessionkit.kit import DB_ENV, ROOT_ENV, Filters, NotConfigured, SessionKit
+
+if TYPE_CHECKING:
+    from sessionkit.demo import DemoSummary
+
+CELL_MAX_CHARS = 60
+"""Table cells longer than this are cut (with ``…``); csv and json keep everything."""
+FORMATS = ("table", "csv", "json")
+DEMO_FOLDER = "demo-root"
+_CONTROL_CHARS = {
+    **{code: f"\\x{code:02x}" for code in (*range(0x20), 0x7F, *range(0x80, 0xA0))},
+    ord("\n"): "\\n",
+    ord("\r"): "\\r",
+    ord("\t"): "\\t",
+}
+"""Shown escaped, so that a name or prompt cannot break a line or drive the terminal."""
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command and return its exit code (the console script passes it to ``sys.exit``)."""
+    args = build_parser().parse_args(argv)
+    command: Command = args.command
+    try:
+        code = command(args)
+        sys.stdout.flush()  # a closed pipe must show up here, not at interpreter exit
+    except SessionKitError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        # `sessionkit list | head` closed our stdout: stop quietly, and point
+        # stdout at devnull so the interpreter's final flush cannot fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    return code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sessionkit",
+        description="Index, filter, tag and query Stable Diffusion generation sessions.",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"sessionkit {sessionkit.__version__}"
+    )
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+
+    index = _command(commands, "index", run_index, "scan a sessions root into sessions.db")
+    index.add_argument(
+        "root", metavar="ROOT", nargs="?", help=f"the sessions root (default: ${ROOT_ENV})"
+    )
+    _add_db(index)
+    index.add_argument("--force", action="store_true", help="recompute every session")
+    index.add_argument("--dry-runs", action="store_true", help="also index ROOT/dryrun")
+    index.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+
+    listing = _command(commands, "list", run_list, "list the sessions matching filters")
+    listing.epilog = "Flags column: L liked, S seed sweep, T test, D dry run, M folder missing."
+    _add_db(listing)
+    _add_filters(listing)
+    _add_format(listing)
+    listing.add_argument("--limit", type=int, metavar="N", help="at most N sessions (default: all)")
+    listing.add_argument(
+        "--offset", type=int, default=0, metavar="N", help="skip the first N sessions"
+    )
+    listing.add_argument(
+        "--order-by",
+        default="session_created_at",
+        metavar="COLUMN",
+        help="sort column (default: session_created_at, newest first)",
+    )
+    listing.add_argument("--asc", action="store_true", help="sort ascending")
+
+    show = _command(commands, "show", run_show, "show one session's stats and metadata")
+    show.add_argument("session", metavar="SESSION", help="the session id (its folder name)")
+    _add_db(show)
+    show.add_argument("--format", choices=("text", "json"), default="text", help="default: text")
+
+    tag = _command(commands, "tag", run_tag, "add or remove tags, print the resulting tags")
+    tag.add_argument("session", metavar="SESSION", help="the session id (its folder name)")
+    _add_db(tag)
+    tag.add_argument("--add", action="append", default=[], metavar="TAG", help="repeatable")
+    tag.add_argument(
+        "--remove",
+        action="append",
+        default=[],
+        metavar="TAG",
+        help="repeatable; removing a tag the session lacks does nothing",
+    )
+
+    like = _command(commands, "like", run_like, "mark a session as liked")
+    like.add_argument("session", metavar="SESSION", help="the session id (its folder name)")
+    _add_db(like)
+    like.add_argument("--undo", action="store_true", help="clear the liked mark")
+
+    sql = _command(commands, "sql", run_sql, "run read-only SQL on the DuckDB mirror")
+    sql.add_argument(
+        "query", metavar="SQL", help='e.g. "SELECT sd_model, count(*) FROM sessions GROUP BY 1"'
+    )
+    _add_db(sql)
+    _add_format(sql)
+
+    demo = _command(commands, "demo", run_demo, "write the demo sessions root")
+    demo.add_argument("dir", metavar="DIR", type=Path, help="the folder to write")
+    demo.add_argument(
+        "--sessions", type=int, default=24, metavar="N", help="how many sessions (default: 24)"
+    )
+    demo.add_argument(
+        "--images", type=int, metavar="N", help="images per session (default: 4 to 40)"
+    )
+    demo.add_argument("--seed", type=int, default=42, metavar="S", help="random seed (default: 42)")
+    demo.add_argument(
+        "--anchor",
+        type=_date,
+        metavar="YYYY-MM-DD",
+        help="the day the newest session starts (default: today)",
+    )
+    demo.add_argument("--tiny", action="store_true", help="tiny images instead of small pictures")
+
+    lab = _command(commands, "lab", run_lab, "open JupyterLab on the notebooks")
+    lab.add_argument(
+        "--root",
+        metavar="ROOT",
+        help=f"the sessions root (default: ${ROOT_ENV}, else the root recorded in the "
+        f"database, else the demo root written to <repository>/{DEMO_FOLDER})",
+    )
+    lab.add_argument(
+        "--db", metavar="DB", help=f"the sessions.db (default: ${DB_ENV}, else beside the root)"
+    )
+    lab.add_argument("--port", type=int, metavar="P", help="the server's port (default: Jupyter's)")
+    lab.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    return parser
+
+
+def _command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    run: Command,
+    summary: str,
+) -> argparse.ArgumentParser:
+    parser = commands.add_parser(
+        name, help=summary, description=summary[0].upper() + summary[1:] + "."
+    )
+    parser.set_defaults(command=run)
+    return parser
+
+
+def _add_db(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", metavar="DB", help=f"the sessions.db (default: ${DB_ENV})")
+
+
+def _add_format(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=FORMATS, default="table", help="default: table")
+
+
+def _add_flag_pair(
+    parser: argparse._ActionsContainer, dest: str, yes: str, no: str, helps: tuple[str, str]
+) -> None:
+    """``--yes`` / ``--no`` set ``dest`` to True / False; neither leaves it None (no filter)."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(f"--{yes}", dest=dest, action="store_const", const=True, help=helps[0])
+    group.add_argument(f"--{no}", dest=dest, action="store_const", const=False, help=helps[1])
+
+
+def _add_filters(parser: argparse.ArgumentParser) -> None:
+    filters = parser.add_argument_group("filters (all must match)")
+    _add_flag_pair(
+        filters, "liked", "liked", "not-liked", ("only liked sessions", "only sessions not liked")
+    )
+    _add_flag_pair(
+        filters,
+        "test",
+        "test",
+        "not-test",
+        ("only sessions marked test", "only sessions not marked test"),
+    )
+    _add_flag_pair(
+        filters,
+        "complete",
+        "complete",
+        "incomplete",
+        ("only sessions with at least 95 %% of their planned images", "only the others"),
+    )
+    _add_flag_pair(
+        filters,
+        "seed_sweep",
+        "seed-sweep",
+        "not-seed-sweep",
+        ("only seed sweeps", "no seed sweeps"),
+    )
+    filters.add_argument("--model", metavar="TEXT", help="model name contains TEXT (any case)")
+    filters.add_argument("--from", dest="from_date", metavar="DATE", help="started on or after")
+    filters.add_argument("--to", dest="to_date", metavar="DATE", help="started on or before")
+    filters.add_argument(
+        "--tag", dest="tags", action="append", metavar="TAG", help="carries TAG (repeatable: all)"
+    )
+    filters.add_argument(
+        "--rating", choices=("like", "dislike", "none"), help="the user's rating (none: unrated)"
+    )
+    filters.add_argument(
+        "--search", metavar="TEXT", help="name, prompt or note contains TEXT (any case)"
+    )
+    filters.add_argument("--dry-runs", action="store_true", help="include dry runs (flag D)")
+    filters.add_argument(
+        "--missing",
+        action="store_true",
+        help="include sessions whose folder vanished (flag M)",
+    )
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2025-11-01") from None
+
+
+# -- commands --------------------------------------------------------------
+
+
+def run_index(args: argparse.Namespace) -> int:
+    """Index ROOT; failed sessions are reported, not errors: the index itself completed."""
+    # Without a root to scan, only a database that records one is worth opening.
+    create = bool(args.root or os.environ.get(ROOT_ENV))
+    with open_kit(args, root=args.root, create=create, progress=not args.no_progress) as kit:
+        if kit.root is None:
+            raise NotConfigured(f"no sessions root: pass ROOT or set {ROOT_ENV}")
+        report = kit.index(force=args.force, dry_runs=args.dry_runs)
+    print(
+        f"scanned {report.scanned}, computed {report.computed}, unchanged {report.unchanged}, "
+        f"missing {report.missing}, failed {len(report.failed)}"
+    )
+    for session_id, reason in report.failed:
+        print(f"failed: {escape(session_id)}: {escape(reason)}")
+    print(f"in {report.seconds:.2f} s", file=sys.stderr)
+    return 0
+
+
+def run_list(args: argparse.Namespace) -> int:
+    filters: Filters = {
+        "liked": args.liked,
+        "test": args.test,
+        "complete": args.complete,
+        "seed_sweep": args.seed_sweep,
+        "model": args.model,
+        "from_date": args.from_date,
+        "to_date": args.to_date,
+        "tags": args.tags,
+        "rating": args.rating,
+        "search": args.search,
+        "dry_run": None if args.dry_runs else False,
+        "missing": None if args.missing else False,
+    }
+    with open_kit(args) as kit:
+        frame = kit.sessions(
+            order_by=args.order_by,
+            descending=not args.asc,
+            limit=args.limit,
+            offset=args.offset,
+            **filters,
+        )
+        if args.format != "table":
+            print(render(frame, args.format))
+            return 0
+        summary = kit.describe(**filters)
+        total = kit.count(**filters)
+    if len(frame):
+        print(session_table(frame))
+    if len(frame) < total:
+        shown = f"{args.offset + 1}-{args.offset + len(frame)}" if len(frame) else "none"
+        summary += f" (showing {shown})"
+    print(summary)
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    with open_kit(args) as kit:
+        stats = kit.stats(args.session)
+        metadata = kit.metadata(args.session)
+    if args.format == "json":
+        print(dumps({"stats": stats, "metadata": metadata}))
+        return 0
+    # session_id and session_path are in both; show them once, under Stats.
+    metadata = {k: v for k, v in metadata.items() if k not in ("session_id", "session_path")}
+    metadata["tags"] = ", ".join(metadata["tags"])
+    for title, values in (("Stats", stats), ("Metadata", metadata)):
+        print(title)
+        for key, value in values.items():
+            print(f"  {key}: {escape(cell_text(value))}".rstrip())
+    return 0
+
+
+def run_tag(args: argparse.Namespace) -> int:
+    """Apply ``--add`` then ``--remove``; tags compare ignoring case, as the store does."""
+    with open_kit(args) as kit:
+        tags: list[str] = kit.metadata(args.session)["tags"]
+        new = list(tags)
+        for tag in args.add:
+            if tag.casefold() not in {t.casefold() for t in new}:
+                new.append(tag)
+        removed = {tag.casefold() for tag in args.remove}
+        new = [tag for tag in new if tag.casefold() not in removed]
+        if new != tags:
+            tags = kit.update_metadata(args.session, tags=new)["tags"]
+    print(escape(", ".join(tags)) if tags else "(no tags)")
+    return 0
+
+
+def run_like(args: argparse.Namespace) -> int:
+    with open_kit(args) as kit:
+        kit.update_metadata(args.session, is_favorite=not args.undo)
+    print(f"{'unliked' if args.undo else 'liked'} {escape(args.session)}")
+    return 0
+
+
+def run_sql(args: argparse.Namespace) -> int:
+    with open_kit(args) as kit:
+        frame = kit.sql(args.query)
+    print(render(frame, args.format))
+    return 0
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    summary = write_demo(
+        args.dir,
+        sessions=args.sessions,
+        images_per_session=args.images,
+        seed=args.seed,
+        anchor=args.anchor,
+        tiny_images=args.tiny,
+    )
+    print(f"wrote {summary.sessions} sessions and {summary.images} images to {summary.root}")
+    return 0
+
+
+def write_demo(root: Path, **arguments: Any) -> DemoSummary:
+    """Write the demo root; its refusals become :class:`SessionKitError` like the API's.
+
+    ``sessionkit.demo`` uses no other sessionkit module (so it cannot raise
+    their errors) and is imported only by the commands that need it.
+    """
+    from sessionkit.demo import write_demo_root
+
+    try:
+        return write_demo_root(root, **arguments)
+    except (ValueError, OSError) as exc:
+        raise SessionKitError(str(exc)) from exc
+
+
+def run_lab(args: argparse.Namespace) -> int:
+    if importlib.util.find_spec("jupyterlab") is None:
+        raise SessionKitError("JupyterLab is not installed: pip install 'sessionkit[notebook]'")
+    command, env = lab_command(args, os.environ, repository())
+    print(f"sessions root: {env[ROOT_ENV]}", file=sys.stderr)
+    with subprocess.Popen(command, env=env) as server:
+        while True:
+            try:
+                return server.wait()
+            except KeyboardInterrupt:
+                continue  # Jupyter handles Ctrl-C itself: it asks before shutting down
+
+
+def lab_command(
+    args: argparse.Namespace, environ: Mapping[str, str], repo: Path
+) -> tuple[list[str], dict[str, str]]:
+    """The JupyterLab command line and its environment, writing the demo root if it is needed.
+
+    The root is ``--root``, else ``$SESSIONKIT_ROOT``, else the one recorded
+    in an existing database (so a configured database is never pointed at
+    the demo), else ``repo/demo-root``, written on first use. The notebooks
+    read both through ``SESSIONKIT_ROOT`` / ``SESSIONKIT_DB``.
+    """
+    env = dict(environ)
+    db = args.db or environ.get(DB_ENV) or None
+    root = args.root or environ.get(ROOT_ENV) or _recorded_root(db)
+    if root is None:
+        root = str(write_demo(repo / DEMO_FOLDER).root)  # a no-op once it is there
+    env[ROOT_ENV] = str(Path(root).expanduser().resolve())
+    if db:
+        env[DB_ENV] = str(Path(db).expanduser().resolve())
+    notebooks = repo / "notebooks"
+    notebooks.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={notebooks}"]
+    if args.port is not None:
+        command.append(f"--ServerApp.port={args.port}")
+    if args.no_browser:
+        command.append("--no-browser")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")  # Jupyter refuses to start as root without it
+    return command, env
+
+
+def _recorded_root(db: str | None) -> str | None:
+    if db is None or not Path(db).expanduser().is_file():
+        return None
+    with SessionKit(db=db, progress=False) as kit:
+        return None if kit.root is None else str(kit.root)
+
+
+def repository() -> Path:
+    """The folder holding the package, where ``notebooks/`` lives."""
+    return Path(sessionkit.__file__).resolve().parent.parent
+
+
+def open_kit(
+    args: argparse.Namespace,
+    *,
+    root: str | None = None,
+    create: bool = False,
+    progress: bool = False,
+) -> SessionKit:
+    """The kit on ``--db`` (or ``$SESSIONKIT_DB``); only ``index`` may create the file."""
+    db = args.db or os.environ.get(DB_ENV)
+    if not db:
+        raise NotConfigured(f"no sessions.db: pass --db or set {DB_ENV}")
+    if not create and not Path(db).expanduser().is_file():
+        raise NotConfigured(
+            f"no sessions.db at {db}: create it with 'sessionkit index ROOT --db {db}'"
+        )
+    return SessionKit(root, db, progress=progress)
+
+
+# -- output ----------------------------------------------------------------
+
+
+def session_table(frame: pd.DataFrame) -> str:
+    """The ``list`` table: one line per session, the columns a person scans for."""
+    rows = [
+        [
+            escape(str(row["session_id"])),
+            shorten(cell_text(row["sd_model"])),
+            f"{row['images_actual']}/{row['images_expected']}",
+            f"{row['completion_percentage']:.1f}%",
+            flags(row),
+            shorten(", ".join(row["tags"])),
+        ]
+        for row in frame.to_dict("records")
+    ]
+    headers = ["session_id", "model", "images", "completion", "flags", "tags"]
+    return table(headers, rows, right={2, 3})
+
+
+def flags(row: Mapping[Any, Any]) -> str:
+    """``L`` liked, ``S`` seed sweep, ``T`` test, ``D`` dry run, ``M`` folder missing."""
+    marks = (
+        ("L", row["is_favorite"]),
+        ("S", row["is_seed_sweep"]),
+        ("T", row["is_test"]),
+        ("D", row["is_dryrun"]),
+        ("M", row["is_missing"]),
+    )
+    return "".join(mark for mark, on in marks if on)
+
+
+def render(frame: pd.DataFrame, form: str) -> str:
+    """Any result as ``table``, ``csv`` or ``json`` (full rows in the last two)."""
+    if form == "json":
+        return dumps(frame.to_dict("records"))
+    if form == "csv":
+        return frame_csv(frame)
+    right = {
+        i
+        for i, column in enumerate(frame.columns)
+        if pd.api.types.is_numeric_dtype(frame[column])
+        and not pd.api.types.is_bool_dtype(frame[column])
+    }
+    rows = [
+        [shorten(cell_text(value)) for value in row]
+        for row in frame.itertuples(index=False, name=None)
+    ]
+    return table([escape(str(column)) for column in frame.columns], rows, right)
+
+
+def frame_csv(frame: pd.DataFrame) -> str:
+    """CSV with a header; lists and maps as JSON, NULL as an empty cell."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([str(column) for column in frame.columns])
+    writer.writerows(
+        [cell_text(value) for value in row] for row in frame.itertuples(index=False, name=None)
+    )
+    return out.getvalue().removesuffix("\n")
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Collection[int]) -> str:
+    """Columns two spaces apart under a rule of dashes; ``right`` holds right-aligned columns."""
+    widths = [
+        max([len(header), *(len(row[i]) for row in rows)]) for i, header in enumerate(headers)
+    ]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(
+            cell.rjust(width) if i in right else cell.ljust(width)
+            for i, (cell, width) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    return "\n".join([line(headers), line(["-" * width for width in widths]), *map(line, rows)])
+
+
+def plain(value: Any) -> Any:
+    """``value`` as JSON-ready Python: NULL and NaN to ``None``, arrays to lists, times to ISO."""
+    if isinstance(value, dict):
+        return {str(key): plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [plain(item) for item in value]
+    if isinstance(value, np.generic):
+        return plain(value.item())
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    return value
+
+
+def dumps(value: Any) -> str:
+    """Indented JSON, non-ASCII kept; values JSON lacks (bytes, decimals) as their text."""
+    return json.dumps(plain(value), ensure_ascii=False, indent=2, default=str)
+
+
+def cell_text(value: Any) -> str:
+    """One value as text: empty for NULL, JSON for lists and maps."""
+    value = plain(value)
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)
+
+
+def escape(text: str) -> str:
+    return text.translate(_CONTROL_CHARS)
+
+
+def shorten(text: str, limit: int = CELL_MAX_CHARS) -> str:
+    """Escape control characters and cut to ``limit`` characters, ending with ``…`` if cut."""
+    text = escape(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
