@@ -126,9 +126,20 @@ def _exif_parameters(path: Path) -> str | None:
     if isinstance(comment, bytes):
         prefix, body = comment[:8], comment[8:]
         if prefix.startswith(b"UNICODE"):
-            return body.decode("utf-16-be" if body[:1] == b"\x00" else "utf-16-le", "replace")
+            return body.decode(_utf16_order(body), "replace")
         return body.decode("utf-8", errors="replace")
     return comment if isinstance(comment, str) else None
+
+
+def _utf16_order(body: bytes) -> str:
+    """Big-endian (what A1111 writes through piexif) unless the bytes say otherwise.
+
+    A byte-order mark decides; else ASCII-heavy text has its zero bytes on
+    the even positions when big-endian and on the odd ones when little-endian.
+    """
+    if body[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "utf-16"
+    return "utf-16-le" if body[1::2].count(0) > body[0::2].count(0) else "utf-16-be"
 
 
 def _unquote(value: str) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,10 @@ import orjson
 MAX_MANIFEST_BYTES = 512 * 1024 * 1024
 """Larger files are refused rather than parsed: no real manifest comes close
 (100k listed images is about 60 MB) and parsing one would exhaust memory."""
+
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_MAX_INT_TEXT = 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,8 +114,9 @@ def _decode(data: bytes) -> Any:
     """JSON-decode with orjson, falling back to lenient decoding.
 
     The fallback accepts what orjson refuses but a Python writer may produce:
-    bytes that are not UTF-8 (replaced by U+FFFD), a byte-order mark, and the
-    ``NaN``/``Infinity`` literals of :mod:`json`.
+    bytes that are not UTF-8 (replaced by U+FFFD), a byte-order mark, the
+    ``NaN``/``Infinity`` literals and lone surrogate escapes (``"\\ud800"``)
+    of :mod:`json`.
     """
     if not data.strip():
         return Unreadable("manifest.json is empty (the generator may be writing it)")
@@ -120,16 +126,63 @@ def _decode(data: bytes) -> Any:
         pass
     text = data.decode("utf-8", errors="replace").lstrip("\ufeff")
     try:
-        return json.loads(text)
+        return _without_surrogates(json.loads(text))
     except json.JSONDecodeError as exc:
-        if not text[exc.pos :].strip() or exc.msg.startswith("Unterminated string"):
+        if _cut_short(text, exc):
             return Unreadable(
                 f"manifest.json is cut short at line {exc.lineno} "
                 "(half-written; it is read again on the next scan)"
             )
         return Unreadable(f"manifest.json is not valid JSON ({exc.msg}, line {exc.lineno})")
+    except ValueError as exc:  # e.g. an integer longer than Python's digit limit
+        return Unreadable(f"manifest.json is not valid JSON ({exc})")
     except RecursionError:
         return Unreadable("manifest.json is nested too deeply to parse")
+
+
+_PARTIAL_TOKEN = re.compile(r"[\w.+\-]*")
+
+
+def _cut_short(text: str, error: json.JSONDecodeError) -> bool:
+    """Whether the text ends inside the value where parsing stopped (a half-written file).
+
+    :mod:`json` reports the error at the start of the unfinished token: an
+    open string, or a bare prefix such as ``7.``, ``-``, ``nu`` or ``Na``.
+    """
+    rest = text[error.pos :].strip()
+    return error.msg.startswith("Unterminated string") or bool(_PARTIAL_TOKEN.fullmatch(rest))
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _without_surrogates(document: Any) -> Any:
+    """Replace lone surrogates (unencodable as UTF-8) with U+FFFD, keys included.
+
+    Only the rare fallback path needs this: orjson refuses such escapes.
+    Iterative, so a deeply nested document cannot exhaust the stack.
+    """
+    root: list[Any] = [document]
+    stack: list[Any] = [root]
+    while stack:
+        container = stack.pop()
+        if isinstance(container, dict):
+            for key in list(container):
+                value = container.pop(key)
+                container[_SURROGATE.sub("\ufffd", key)] = _clean(value, stack)
+        else:
+            for index, value in enumerate(container):
+                container[index] = _clean(value, stack)
+    return root[0]
+
+
+def _clean(value: Any, stack: list[Any]) -> Any:
+    """A string without surrogates; containers are queued for the caller's walk."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list | dict):
+        stack.append(value)
+    return value
 
 
 def _json_type(value: Any) -> str:
@@ -212,19 +265,24 @@ def as_text(value: Any, *, allow_number: bool = False) -> str | None:
 
 
 def as_int(value: Any) -> int | None:
-    """An integer from an int, an integral float or a numeric string; else ``None``."""
+    """An integer from an int, an integral float or a numeric string; else ``None``.
+
+    Values outside SQLite's signed 64-bit range are ``None`` too: storing them
+    would fail, and no real count or A1111 seed comes near.
+    """
     if isinstance(value, bool):
         return None
+    number: int | None = None
     if isinstance(value, int):
-        return value
-    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
-        return int(value)
-    if isinstance(value, str):
+        number = value
+    elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str) and len(value) <= _MAX_INT_TEXT:
         try:
-            return int(value.strip())
+            number = int(value.strip())
         except ValueError:
             return None
-    return None
+    return number if number is not None and _INT64_MIN <= number <= _INT64_MAX else None
 
 
 def _first_int(params: dict[str, Any], *keys: str) -> int | None:

@@ -308,10 +308,10 @@ def iso_timestamp(value: str | None) -> str | None:
         return None
     try:
         moment = datetime.fromisoformat(value.strip())
-    except ValueError:
+        if moment.tzinfo is not None:
+            moment = moment.astimezone().replace(tzinfo=None)
+    except (ValueError, OverflowError):  # not ISO, or shifted past year 1 / 9999
         return None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone().replace(tzinfo=None)
     return moment.isoformat()
 
 
