@@ -290,7 +290,7 @@ class SessionKit:
         Statements other than queries are refused; for scratch tables of your
         own, use :attr:`duckdb` directly.
         """
-        return self.mirror.query(text, params, read_only=True)
+        return self.mirror.user_query(text, params)
 
     @property
     def duckdb(self) -> Connection:

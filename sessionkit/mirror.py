@@ -218,23 +218,25 @@ class Mirror:
     # -- queries -----------------------------------------------------------
 
     def query(
-        self, sql: str, params: Sequence[Any] | None = None, *, read_only: bool = False
+        self, sql: str, params: Sequence[Any] | None = None, *, details: bool = False
     ) -> pd.DataFrame:
-        """Run SQL and return a DataFrame; errors become :class:`QueryError`.
-
-        ``read_only=True`` (users' ad hoc SQL) accepts only queries: a
-        ``DELETE`` or ``DROP`` would not reach ``sessions.db`` anyway, but it
-        would leave this kit answering from a damaged copy.
-        """
-        if read_only:
-            _check_read_only(sql)
+        """Run one of sessionkit's own queries; ``details`` when it reads images or variations."""
         with self._lock:
-            if not self._details_loaded and _mentions_details(sql):
+            if details:
                 self.ensure_details()
             try:
                 return self.con.execute(sql, params or []).df()
             except duckdb.Error as exc:
                 raise QueryError(str(exc).strip()) from None
+
+    def user_query(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
+        """Run a user's ad hoc SQL: queries only, detail tables loaded if it names them.
+
+        A ``DELETE`` or ``DROP`` would not reach ``sessions.db`` anyway (no file
+        access), but it would leave this kit answering from a damaged copy.
+        """
+        _check_read_only(sql)
+        return self.query(sql, params, details=_mentions_details(sql))
 
     def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
         with self._lock:
@@ -261,8 +263,7 @@ def _check_read_only(sql: str) -> None:
         kind = statement.type.name
         if kind not in _QUERY_STATEMENTS:
             raise QueryError(
-                f"{kind} refused: ad hoc SQL only reads "
-                "(SELECT, WITH, DESCRIBE, SHOW, EXPLAIN)"
+                f"{kind} refused: ad hoc SQL only reads (SELECT, WITH, DESCRIBE, SHOW, EXPLAIN)"
             )
 
 
@@ -271,7 +272,7 @@ def _mentions_details(sql: str) -> bool:
     try:
         names = duckdb.get_table_names(sql)
     except duckdb.Error:
-        return True  # unparsable here; load everything and let DuckDB report the error
+        return True  # e.g. a query with parameters: load everything, to be safe
     return any(name.split(".")[-1].lower() in DETAIL_TABLES for name in names)
 
 

@@ -250,7 +250,8 @@ def seed_sweeps(mirror: Mirror) -> pd.DataFrame:
         FROM sessions s LEFT JOIN images i USING (session_id)
         WHERE s.is_seed_sweep = 1 AND {_LISTED}
         GROUP BY ALL ORDER BY s.session_created_at DESC NULLS LAST, s.session_id
-        """
+        """,
+        details=True,
     )
 
 
@@ -300,4 +301,5 @@ def placeholder_values(mirror: Mirror, session_id: str | None) -> pd.DataFrame:
         GROUP BY 1, 2 ORDER BY 1, images DESC, 2
         """,
         params,
+        details=True,
     )

@@ -419,3 +419,15 @@ def test_default_database_sits_in_the_root_or_the_cache(
     with SessionKit(root, progress=False) as kit:
         assert kit.db_path.parent.parent == tmp_path / "cache" / "sessionkit"
         assert kit.db_path.parent.name.startswith("sessions-")
+
+
+def test_detail_tables_load_on_first_use_then_follow_changes(kit: SessionKit, root: Path) -> None:
+    kit.sessions(liked=True, model="x", tags=["a"])
+    kit.count(search="y")
+    assert kit.mirror.con.execute("SELECT count(*) FROM images").fetchone() == (0,)
+    assert kit.sql("SELECT count(*) AS n FROM images")["n"][0] == 16
+    write_session(root, PORTRAIT, manifest("Portrait", images=6, num_images=4, expressions=FOUR))
+    kit.index()
+    count = "SELECT count(*) AS n FROM images WHERE session_id = ?"
+    assert kit.sql(count, [PORTRAIT])["n"][0] == 6
+    assert kit.sql("SELECT count(*) AS n FROM images")["n"][0] == 18
