@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import struct
 import zlib
 from pathlib import Path
@@ -126,3 +127,45 @@ def write_session(
         text = INFOTEXT.format(seed=1000 + i) if infotext else None
         (path / file_name).write_bytes(png_bytes(text))
     return path
+
+
+# The sd-generator WebUI's own tables, as its migrations create them.
+WEBUI_SCHEMA = """
+CREATE TABLE schema_version (
+    version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL);
+CREATE TABLE session_stats (
+    session_name TEXT PRIMARY KEY, sd_model TEXT, sampler_name TEXT, scheduler TEXT,
+    cfg_scale REAL, steps INTEGER, width INTEGER, height INTEGER,
+    images_requested INTEGER DEFAULT 0, images_actual INTEGER DEFAULT 0,
+    completion_percent REAL DEFAULT 0.0, placeholders_count INTEGER DEFAULT 0,
+    placeholders TEXT, variations_theoretical INTEGER DEFAULT 0, variations_summary TEXT,
+    session_type TEXT DEFAULT 'normal', is_seed_sweep INTEGER DEFAULT 0, seed_min INTEGER,
+    seed_max INTEGER, seed_mode TEXT, session_created_at TEXT, stats_computed_at TEXT NOT NULL,
+    completion_threshold REAL DEFAULT 0.95);
+CREATE TABLE session_metadata (
+    session_id TEXT PRIMARY KEY, session_path TEXT NOT NULL, is_test INTEGER DEFAULT 0,
+    is_complete INTEGER DEFAULT 1, is_favorite INTEGER DEFAULT 0, user_rating TEXT,
+    user_note TEXT, tags TEXT, auto_metadata TEXT, created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL);
+CREATE INDEX idx_stats_model ON session_stats(sd_model);
+CREATE INDEX idx_stats_seed_sweep ON session_stats(is_seed_sweep);
+CREATE INDEX idx_stats_created_at ON session_stats(session_created_at DESC);
+CREATE INDEX idx_stats_completion ON session_stats(completion_percent);
+INSERT INTO schema_version VALUES (1, 'Initial schema', '2026-11-24T13:30:36.573324');
+INSERT INTO session_stats (session_name, sd_model, images_requested, images_actual,
+    completion_percent, stats_computed_at)
+    VALUES ('20251107_120000-Portrait', 'model_a', 16, 16, 1.0, '2026-11-24T13:30:57');
+INSERT INTO session_metadata VALUES ('20251107_120000-Portrait',
+    '/home/user/sd/sessions/20251107_120000-Portrait', 0, 1, 1, 'like',
+    'keep this one', '["portrait", "keeper"]', NULL,
+    '2026-11-24T13:31:38.196018', '2026-11-24T13:31:38.196018');
+INSERT INTO session_metadata VALUES ('20251107_130000-Other',
+    '/home/user/sd/sessions/20251107_130000-Other', 1, 0, 0, NULL, NULL, '[]', NULL,
+    '2026-11-24T13:31:38.214302', '2026-11-24T13:31:38.214302');
+"""
+
+
+def write_webui_db(path: Path) -> None:
+    con = sqlite3.connect(path)
+    con.executescript(WEBUI_SCHEMA)
+    con.close()

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from builders import manifest, write_session
+from builders import manifest, write_session, write_webui_db
 from sessionkit import (
     InvalidFilter,
     InvalidMetadata,
@@ -431,3 +431,22 @@ def test_detail_tables_load_on_first_use_then_follow_changes(kit: SessionKit, ro
     count = "SELECT count(*) AS n FROM images WHERE session_id = ?"
     assert kit.sql(count, [PORTRAIT])["n"][0] == 6
     assert kit.sql("SELECT count(*) AS n FROM images")["n"][0] == 18
+
+
+def test_a_webui_database_opens_with_its_metadata(root: Path, tmp_path: Path) -> None:
+    path = tmp_path / "webui.db"
+    write_webui_db(path)
+    write_session(root, "20251107_130000-Other", manifest("Other", images=1))
+    with SessionKit(root, path, progress=False) as kit:
+        report = kit.index()
+        assert report.computed == 7
+        liked = kit.sessions(liked=True)
+        assert liked[["session_id", "user_rating", "user_note"]].to_dict("records") == [
+            {"session_id": PORTRAIT, "user_rating": "like", "user_note": "keep this one"}
+        ]
+        assert list(liked["tags"].iloc[0]) == ["portrait", "keeper"]
+        assert ids(kit.sessions(test=True)) == {"20251107_130000-Other"}
+        assert kit.count(complete=True) >= 1
+        assert kit.sql("SELECT count(*) AS n FROM session_metadata")["n"][0] == 2
+        old = kit.store.rows("SELECT session_name, images_requested FROM session_stats_webui")
+        assert old == [(PORTRAIT, 16)]
