@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,7 +85,10 @@ ParsedManifest = Manifest | Unreadable
 def read_manifest(path: Path) -> ParsedManifest:
     """Read and parse the file at ``path``; I/O errors become :class:`Unreadable`."""
     try:
-        size = path.stat().st_size
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):  # a FIFO would block the scan forever
+            return Unreadable("manifest.json is not a regular file")
+        size = info.st_size
         if size > MAX_MANIFEST_BYTES:
             return Unreadable(
                 f"manifest.json is {size / 2**20:.0f} MB, over the "
