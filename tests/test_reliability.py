@@ -88,7 +88,7 @@ def test_odd_manifests_never_stop_the_scan(kit: SessionKit, root: Path, case: st
 def test_wrong_type_in_each_field(kit: SessionKit, root: Path) -> None:
     base = manifest("Broken", images=2)
     junk: list[Any] = [[], {}, "x", 1.5, True, None, -1]
-    names = []
+    names: list[str] = []
     for field in base["snapshot"]:
         for index, value in enumerate(junk):
             document = json.loads(json.dumps(base))
