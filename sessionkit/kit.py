@@ -201,14 +201,16 @@ class SessionKit:
         edit made elsewhere since.
         """
         current = self.metadata(session_id)
-        self.store.update_metadata(
+        saved = self.store.update_metadata(
             session_id,
             current["session_path"],
             fields,
             expected_updated_at=expected_updated_at,
         )
         self.mirror.refresh_metadata(session_id)
-        return self.metadata(session_id)
+        # the row as this write left it: re-reading could return another
+        # writer's later row, whose updated_at would then hide its edit
+        return {**saved, "tags": parse_tags(saved["tags"])}
 
     # -- many sessions -----------------------------------------------------
 

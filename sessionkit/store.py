@@ -461,7 +461,10 @@ class Store:
                         "WHERE session_id = ?",
                         (*values.values(), stamp, session_id),
                     )
-            return self.metadata(session_id) or {}
+                # read back inside the transaction: after COMMIT another writer's
+                # row could be read instead, and its updated_at taken for ours
+                saved = self.metadata(session_id)
+            return saved or {}
 
         return self._retry(write)
 
