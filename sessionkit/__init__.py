@@ -6,6 +6,7 @@ The public names are below; widgets live in ``sessionkit.widgets`` so that
 
 from __future__ import annotations
 
+from sessionkit.analysis import NotCombinatorial
 from sessionkit.errors import SessionKitError
 from sessionkit.kit import InvalidSessionId, NotConfigured, SessionKit, UnknownSession
 from sessionkit.mirror import QueryError
@@ -21,6 +22,7 @@ __all__ = [
     "InvalidMetadata",
     "InvalidSessionId",
     "MetadataConflict",
+    "NotCombinatorial",
     "NotConfigured",
     "QueryError",
     "ScanReport",

@@ -17,7 +17,7 @@ from typing import Any, TypedDict, Unpack
 
 import pandas as pd
 
-from sessionkit import query
+from sessionkit import analysis, query
 from sessionkit.errors import SessionKitError
 from sessionkit.mirror import Connection, Mirror
 from sessionkit.query import SessionFilter
@@ -273,16 +273,41 @@ class SessionKit:
     def seed_sweeps(self) -> pd.DataFrame:
         return query.seed_sweeps(self.mirror)
 
-    def timeline(self, freq: str = "D") -> pd.DataFrame:
-        return query.timeline(self.mirror, freq)
+    def timeline(self, freq: str = "D", *, by_model: bool = False) -> pd.DataFrame:
+        """Sessions, images and likes per day (``"D"``), week (``"W"``) or month (``"M"``)."""
+        return query.timeline(self.mirror, freq, by_model=by_model)
 
     def tag_counts(self) -> pd.DataFrame:
         return query.tag_counts(self.mirror)
 
-    def placeholder_values(self, session_id: str | None = None) -> pd.DataFrame:
+    def placeholder_values(
+        self, session_id: str | None = None, *, by_model: bool = False
+    ) -> pd.DataFrame:
+        """Per placeholder value: sessions, images, liked sessions and their like rate."""
         if session_id is not None:
             check_session_id(session_id)
-        return query.placeholder_values(self.mirror, session_id)
+        return query.placeholder_values(self.mirror, session_id, by_model=by_model)
+
+    def sweep_seeds(self, session_id: str | None = None) -> pd.DataFrame:
+        """For each seed sweep (or one), each prompt and the seeds it was rendered with."""
+        if session_id is not None:
+            check_session_id(session_id)
+        return query.sweep_seeds(self.mirror, session_id)
+
+    def sweep_like_share(self) -> pd.DataFrame:
+        """The share of seed sweeps liked, against every other session."""
+        return query.sweep_like_share(self.mirror)
+
+    def missing_combinations(self, session_id: str) -> pd.DataFrame:
+        """Planned combinations of a combinatorial session that have no image yet."""
+        self._require_known(session_id)
+        return analysis.missing_combinations(self.mirror, session_id)
+
+    def diff_sessions(self, a: str, b: str) -> pd.DataFrame:
+        """What differs between two sessions: model, template, parameters, variations."""
+        self._require_known(a)
+        self._require_known(b)
+        return analysis.diff_sessions(self.mirror, a, b)
 
     # -- SQL ---------------------------------------------------------------
 
@@ -316,6 +341,11 @@ class SessionKit:
             return Path(stored["session_path"])
         root = self._require_root()
         return root / session_id
+
+    def _require_known(self, session_id: str) -> None:
+        check_session_id(session_id)
+        if self.store.stats(session_id) is None:
+            raise self._unknown(session_id)
 
     def _unknown(self, session_id: str) -> UnknownSession:
         known = [row[0] for row in self.store.rows("SELECT session_id FROM session_stats")]

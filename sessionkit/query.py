@@ -255,19 +255,20 @@ def seed_sweeps(mirror: Mirror) -> pd.DataFrame:
     )
 
 
-def timeline(mirror: Mirror, freq: str) -> pd.DataFrame:
-    """Sessions and images per day, week or month of ``session_created_at``."""
+def timeline(mirror: Mirror, freq: str, *, by_model: bool = False) -> pd.DataFrame:
+    """Sessions and images per day, week or month of ``session_created_at`` (and model)."""
     unit = TIMELINE_FREQUENCIES.get(freq)
     if unit is None:
         raise InvalidFilter(f"freq must be one of {', '.join(TIMELINE_FREQUENCIES)}, not {freq!r}")
+    model = "coalesce(sd_model, '(unknown)') AS model," if by_model else ""
     return mirror.query(
         f"""
-        SELECT date_trunc('{unit}', session_created_at::TIMESTAMP) AS period,
+        SELECT date_trunc('{unit}', session_created_at::TIMESTAMP) AS period, {model}
                count(*) AS sessions,
                sum(images_actual)::BIGINT AS images,
                count(*) FILTER (WHERE is_favorite = 1) AS liked_sessions
         FROM sessions WHERE {_LISTED} AND session_created_at IS NOT NULL
-        GROUP BY 1 ORDER BY 1
+        GROUP BY ALL ORDER BY ALL
         """
     )
 
@@ -286,20 +287,61 @@ def tag_counts(mirror: Mirror) -> pd.DataFrame:
     )
 
 
-def placeholder_values(mirror: Mirror, session_id: str | None) -> pd.DataFrame:
-    """How often each used placeholder value appears, overall and in liked sessions."""
+def placeholder_values(
+    mirror: Mirror, session_id: str | None, *, by_model: bool = False
+) -> pd.DataFrame:
+    """How often each used placeholder value appears, and the like rate of its sessions.
+
+    ``like_rate`` is the share of the sessions that used the value which are
+    liked; with ``by_model`` the counts are split by model.
+    """
     scope, params = ("AND v.session_id = ?", [session_id]) if session_id else ("", [])
+    model = "coalesce(s.sd_model, '(unknown)') AS model," if by_model else ""
     return mirror.query(
         f"""
-        SELECT v.placeholder, v.value,
+        SELECT v.placeholder, v.value, {model}
                count(DISTINCT v.session_id) AS sessions,
                sum(v.images)::BIGINT AS images,
                count(DISTINCT v.session_id) FILTER (WHERE s.is_favorite = 1) AS liked_sessions,
-               coalesce(sum(v.images) FILTER (WHERE s.is_favorite = 1), 0)::BIGINT AS liked_images
+               coalesce(sum(v.images) FILTER (WHERE s.is_favorite = 1), 0)::BIGINT AS liked_images,
+               round(count(DISTINCT v.session_id) FILTER (WHERE s.is_favorite = 1)
+                     / count(DISTINCT v.session_id), 4) AS like_rate
         FROM variations v JOIN sessions s USING (session_id)
         WHERE v.used AND NOT s.is_dryrun AND NOT s.is_missing {scope}
-        GROUP BY 1, 2 ORDER BY 1, images DESC, 2
+        GROUP BY ALL ORDER BY v.placeholder, images DESC, v.value{", model" if by_model else ""}
         """,
         params,
         details=True,
+    )
+
+
+def sweep_seeds(mirror: Mirror, session_id: str | None) -> pd.DataFrame:
+    """For each seed sweep, each prompt it rendered and the seeds it was rendered with."""
+    scope, params = ("AND s.session_id = ?", [session_id]) if session_id else ("", [])
+    return mirror.query(
+        f"""
+        SELECT s.session_id, i.prompt,
+               count(DISTINCT i.seed) AS seeds,
+               list(DISTINCT i.seed ORDER BY i.seed) AS seed_values,
+               count(*) FILTER (WHERE i.on_disk) AS images
+        FROM sessions s JOIN images i USING (session_id)
+        WHERE s.is_seed_sweep = 1 AND {_LISTED} {scope}
+        GROUP BY ALL ORDER BY s.session_id, i.prompt
+        """,
+        params,
+        details=True,
+    )
+
+
+def sweep_like_share(mirror: Mirror) -> pd.DataFrame:
+    """Sessions and the share liked, for seed sweeps against every other session."""
+    return mirror.query(
+        f"""
+        SELECT CASE WHEN is_seed_sweep = 1 THEN 'seed sweep' ELSE 'other' END AS kind,
+               count(*) AS sessions,
+               count(*) FILTER (WHERE is_favorite = 1) AS liked_sessions,
+               round(count(*) FILTER (WHERE is_favorite = 1) / count(*), 4) AS liked_share
+        FROM sessions WHERE {_LISTED}
+        GROUP BY 1 ORDER BY 1 DESC
+        """
     )

@@ -27,6 +27,7 @@ LAYERS = {
     "scan": 4,
     "mirror": 4,
     "query": 5,
+    "analysis": 5,
     "thumbs": 5,
     "kit": 6,
     "plots": 7,
