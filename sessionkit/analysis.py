@@ -147,7 +147,7 @@ def _stats_row(mirror: Mirror, session_id: str) -> dict[str, Any]:
     frame = mirror.query(f"SELECT {columns} FROM session_stats WHERE session_id = ?", [session_id])
     if frame.empty:
         raise SessionKitError(f"unknown session {session_id!r}")
-    return {key: _plain(value) for key, value in frame.iloc[0].items()}
+    return {str(key): _plain(value) for key, value in frame.iloc[0].items()}
 
 
 def _plain(value: Any) -> Any:

@@ -125,19 +125,19 @@ def test_diff_of_a_session_with_itself_is_empty(kit: SessionKit) -> None:
 
 
 def test_diff_shows_a_placeholder_only_one_session_has(kit: SessionKit) -> None:
-    diff = kit.diff_sessions(GRID, OTHER).set_index("field")
-    assert diff.loc["HAIR", "b"] is None
-    assert sorted(diff.loc["HAIR", "a"]) == ["black", "red"]
-    assert diff.loc["EXPRESSIONS", "a"] is None
+    rows = {row["field"]: row for row in records(kit.diff_sessions(GRID, OTHER))}
+    assert rows["HAIR"]["b"] is None
+    assert sorted(rows["HAIR"]["a"]) == ["black", "red"]
+    assert rows["EXPRESSIONS"]["a"] is None
 
 
 def test_placeholder_values_like_rate(kit: SessionKit) -> None:
-    values = kit.placeholder_values().set_index(["placeholder", "value"])
+    values = {(r["placeholder"], r["value"]): r for r in records(kit.placeholder_values())}
     # "smiling" is used by SWEEP (liked, 4 images), OTHER (liked, 1 image) and RANDOM (not liked)
-    smiling = values.loc[("EXPRESSIONS", "smiling")]
+    smiling = values[("EXPRESSIONS", "smiling")]
     assert (smiling["sessions"], smiling["liked_sessions"], smiling["like_rate"]) == (3, 2, 0.6667)
     assert (smiling["images"], smiling["liked_images"]) == (6, 5)
-    assert values.loc[("HAIR", "red"), "like_rate"] == 0.0
+    assert values[("HAIR", "red")]["like_rate"] == 0.0
 
 
 def test_placeholder_values_by_model(kit: SessionKit) -> None:
