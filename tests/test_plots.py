@@ -1,0 +1,157 @@
+"""Plot functions on small hand-made frames, and contact sheets from a real grid."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from builders import png_bytes
+from sessionkit import SessionKit, plots
+from sessionkit.sheets import contact_sheet
+from sessionkit.thumbs import ThumbnailCache
+
+MODEL_A = "modelA.safetensors [0123456789]"
+MODEL_B = "modelB"
+
+
+@pytest.fixture
+def sessions() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "session_id": ["s1", "s2", "s3"],
+            "sd_model": [MODEL_A, MODEL_A, None],
+            "completion_percentage": [100.0, 40.0, 75.0],
+            "steps": [20, 30, 30],
+            "cfg_scale": [7.0, 7.0, 5.5],
+            "sampler_name": ["Euler a", None, "Euler a"],
+            "width": [512, 512, None],
+            "height": [768, 768, None],
+        }
+    )
+
+
+def test_short_model_drops_extension_and_hash() -> None:
+    assert plots.short_model(MODEL_A) == "modelA"
+    assert plots.short_model("x.ckpt") == "x"
+    assert plots.short_model(None) == "(unknown)"
+
+
+def test_sessions_and_images_per_model() -> None:
+    by_model = pd.DataFrame(
+        {"model": [MODEL_A, MODEL_B], "sessions": [3, 1], "images_actual": [30, 4]}
+    )
+    figure = plots.sessions_and_images_per_model(by_model)
+    sessions, images = figure.data
+    assert list(sessions.x) == ["modelA", "modelB"] and list(sessions.y) == [3, 1]
+    assert list(images.y) == [30, 4]
+
+
+def test_completion_by_model_has_a_box_per_model(sessions: pd.DataFrame) -> None:
+    figure = plots.completion_by_model(sessions)
+    assert sorted(set(figure.data[0].x)) == ["(unknown)", "modelA"]
+    assert list(figure.data[0].y) == [100.0, 40.0, 75.0]
+
+
+@pytest.mark.parametrize("parameter", ["steps", "cfg_scale"])
+def test_numeric_parameters_are_histograms(sessions: pd.DataFrame, parameter: str) -> None:
+    figure = plots.parameter_distribution(sessions, parameter)
+    assert {trace.type for trace in figure.data} == {"histogram"}
+    assert sum(len(trace.x) for trace in figure.data) == 3
+
+
+def test_sizes_and_samplers_are_counted(sessions: pd.DataFrame) -> None:
+    sizes = plots.parameter_distribution(sessions, "size")
+    counted = {
+        (trace.name, x): y for trace in sizes.data for x, y in zip(trace.x, trace.y, strict=True)
+    }
+    assert counted == {("modelA", "512x768"): 2, ("(unknown)", "(unknown)"): 1}
+    samplers = plots.parameter_distribution(sessions, "sampler_name")
+    counted = {
+        (trace.name, x): y for trace in samplers.data for x, y in zip(trace.x, trace.y, strict=True)
+    }
+    assert counted == {
+        ("modelA", "Euler a"): 1,
+        ("modelA", "(unknown)"): 1,
+        ("(unknown)", "Euler a"): 1,
+    }
+
+
+def test_unknown_parameter_is_refused(sessions: pd.DataFrame) -> None:
+    with pytest.raises(ValueError, match="parameter must be one of"):
+        plots.parameter_distribution(sessions, "seed")
+
+
+def test_activity_over_time_stacks_models() -> None:
+    timeline = pd.DataFrame(
+        {
+            "period": [datetime(2025, 11, 1), datetime(2025, 11, 1), datetime(2025, 12, 1)],
+            "model": [MODEL_A, MODEL_B, MODEL_A],
+            "sessions": [2, 1, 4],
+            "images": [20, 5, 40],
+            "liked_sessions": [1, 0, 2],
+        }
+    )
+    figure = plots.activity_over_time(timeline)
+    assert {trace.name: list(trace.y) for trace in figure.data} == {"modelA": [2, 4], "modelB": [1]}
+    assert figure.layout.barmode == "stack"
+
+
+def test_liked_share_and_like_rates() -> None:
+    share = pd.DataFrame(
+        {"kind": ["seed sweep", "other"], "sessions": [4, 20], "liked_share": [0.5, 0.25]}
+    )
+    figure = plots.liked_share(share, label="kind", title="Liked")
+    assert list(figure.data[0].y) == [0.5, 0.25]
+    assert list(figure.data[0].text) == ["4 sessions", "20 sessions"]
+    values = pd.DataFrame(
+        {
+            "placeholder": ["HAIR", "HAIR", "LIGHT"],
+            "value": ["red", "blue", "dawn"],
+            "sessions": [4, 2, 1],
+            "images": [40, 20, 10],
+            "liked_sessions": [1, 2, 0],
+            "like_rate": [0.25, 1.0, 0.0],
+        }
+    )
+    rates = plots.placeholder_like_rates(values, "HAIR")
+    assert list(rates.data[0].x) == ["blue", "red"]
+
+
+def test_contact_sheet_lays_out_escaped_labels_and_thumbnails(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    folder = root / "20251101_000000-Sheet"
+    folder.mkdir(parents=True)
+    values = ["<b>bold</b>", "plain"]
+    images = []
+    for i, (seed, value) in enumerate([(1, values[0]), (1, values[1]), (2, values[0])]):
+        name = f"Sheet_{i:04d}_seed-{seed}.png"
+        (folder / name).write_bytes(png_bytes())
+        images.append(
+            {"filename": name, "seed": seed, "prompt": value, "applied_variations": {"X": value}}
+        )
+    document = {
+        "snapshot": {
+            "generation_params": {"mode": "combinatorial"},
+            "variations": {"X": {"used": values}},
+        },
+        "images": images,
+    }
+    (folder / "manifest.json").write_text(json.dumps(document))
+    with SessionKit(root, tmp_path / "s.db", progress=False) as kit:
+        kit.index()
+        grid = kit.image_grid(folder.name, "seed", "X")
+    assert sorted(map(tuple, grid[["row", "column"]].values.tolist())) == [
+        (1, "<b>bold</b>"),
+        (1, "plain"),
+        (2, "<b>bold</b>"),
+    ]
+    thumbs = ThumbnailCache(tmp_path / "thumbs")
+    page = contact_sheet(grid, thumbs, rows="seed", columns="X")
+    assert "<b>bold</b>" not in page and "&lt;b&gt;bold&lt;/b&gt;" in page
+    assert page.count("<img ") == 3
+    assert page.count("sk-sheet-empty") == 1  # seed 2 was never rendered with "plain"
+    assert thumbs.made == 3
