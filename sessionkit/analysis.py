@@ -5,6 +5,8 @@
   failed some images), so the user can re-run exactly those.
 * :func:`diff_sessions`: what differs between two sessions: model,
   template, parameters and the placeholder values they used.
+* :func:`image_grid`: a session's images laid out by any two axes (seed or
+  a placeholder), for contact sheets.
 
 Both read the DuckDB mirror; neither writes anything.
 """
@@ -39,6 +41,8 @@ DIFF_FIELDS: tuple[tuple[str, str], ...] = (
     ("parameters", "images_expected"),
 )
 DIFF_COLUMNS = ["aspect", "field", "a", "b"]
+SEED_AXIS = "seed"
+GRID_COLUMNS = ["row", "column", "filename", "path"]
 
 
 class NotCombinatorial(SessionKitError):
@@ -157,3 +161,38 @@ def _plain(value: Any) -> Any:
 
 def _same(left: Any, right: Any) -> bool:
     return bool(left == right) if left is not None and right is not None else left is right
+
+
+def image_grid(mirror: Mirror, session_id: str, rows: str, columns: str) -> pd.DataFrame:
+    """One row per cell ``(row, column, filename, path)`` of the session's images on disk.
+
+    ``rows`` and ``columns`` are each ``"seed"`` or a placeholder name: an
+    image sits at (its seed or its value of that placeholder, ...). When
+    several images share a cell (a third factor varied), the first by file
+    name is kept, so the sheet shows one image per cell.
+    """
+    folder = mirror.query(
+        "SELECT session_path FROM session_stats WHERE session_id = ?", [session_id]
+    )
+    if folder.empty:
+        raise SessionKitError(f"unknown session {session_id!r}")
+    images = mirror.query(
+        "SELECT filename, seed, applied_variations FROM images "
+        "WHERE session_id = ? AND on_disk ORDER BY filename",
+        [session_id],
+        details=True,
+    )
+    base = str(folder["session_path"].iloc[0])
+    cells: dict[tuple[Any, Any], list[Any]] = {}
+    for filename, seed, applied_text in images.itertuples(index=False):
+        applied = orjson.loads(applied_text) if isinstance(applied_text, str) else {}
+        key = (_axis_value(rows, seed, applied), _axis_value(columns, seed, applied))
+        if None not in key and key not in cells:
+            cells[key] = [*key, filename, f"{base}/{filename}"]
+    return pd.DataFrame(list(cells.values()), columns=GRID_COLUMNS)
+
+
+def _axis_value(axis: str, seed: Any, applied: dict[str, Any]) -> Any:
+    if axis == SEED_AXIS:
+        return None if pd.isna(seed) else int(seed)
+    return applied.get(axis)

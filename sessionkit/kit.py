@@ -303,6 +303,11 @@ class SessionKit:
         self._require_known(session_id)
         return analysis.missing_combinations(self.mirror, session_id)
 
+    def image_grid(self, session_id: str, rows: str, columns: str) -> pd.DataFrame:
+        """The session's images by two axes (``"seed"`` or placeholders), for contact sheets."""
+        self._require_known(session_id)
+        return analysis.image_grid(self.mirror, session_id, rows, columns)
+
     def diff_sessions(self, a: str, b: str) -> pd.DataFrame:
         """What differs between two sessions: model, template, parameters, variations."""
         self._require_known(a)

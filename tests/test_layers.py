@@ -31,6 +31,7 @@ LAYERS = {
     "thumbs": 5,
     "kit": 6,
     "plots": 7,
+    "sheets": 7,
     "cli": 8,
     "widgets": 8,
     "__init__": 9,
