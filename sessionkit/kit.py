@@ -9,11 +9,12 @@ the :mod:`~sessionkit.store` (SQLite, the system of record), the
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import os
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 import pandas as pd
 
@@ -24,6 +25,9 @@ from sessionkit.query import SessionFilter
 from sessionkit.scan import DRYRUN_FOLDER, Candidate, ScanReport, compute_candidate, index_root
 from sessionkit.stats import STATS_COLUMNS
 from sessionkit.store import METADATA_DEFAULTS, Store, parse_tags
+
+if TYPE_CHECKING:
+    from sessionkit.thumbs import ThumbnailCache
 
 ROOT_ENV = "SESSIONKIT_ROOT"
 DB_ENV = "SESSIONKIT_DB"
@@ -100,6 +104,13 @@ class SessionKit:
         if self.store.setting("root") != str(resolved):
             self.store.set_setting("root", str(resolved))
         return resolved
+
+    @functools.cached_property
+    def thumbs(self) -> ThumbnailCache:
+        """Thumbnails of this kit's images, cached in ``thumbs/`` beside ``sessions.db``."""
+        from sessionkit.thumbs import ThumbnailCache  # Pillow loads only when images are shown
+
+        return ThumbnailCache(self.db_path.parent / "thumbs")
 
     def close(self) -> None:
         self.mirror.close()

@@ -230,6 +230,7 @@ def by_model(mirror: Mirror) -> pd.DataFrame:
                count(*) FILTER (WHERE completion_percentage >= {COMPLETE_PERCENT})
                    AS complete_sessions,
                count(*) FILTER (WHERE is_favorite = 1) AS liked_sessions,
+               round(count(*) FILTER (WHERE is_favorite = 1) / count(*), 4) AS liked_share,
                count(*) FILTER (WHERE is_seed_sweep = 1) AS seed_sweeps,
                min(session_created_at) AS first_session,
                max(session_created_at) AS last_session

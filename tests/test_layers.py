@@ -32,6 +32,7 @@ LAYERS = {
     "kit": 6,
     "plots": 7,
     "sheets": 7,
+    "notebook": 7,
     "cli": 8,
     "widgets": 8,
     "__init__": 9,

@@ -1,0 +1,45 @@
+"""What every sessionkit notebook does first: open a kit on the user's root or the demo.
+
+The notebooks' parameters cell sets ``ROOT`` and ``DB`` (empty by default;
+``sessionkit lab`` fills them from ``SESSIONKIT_ROOT`` / ``SESSIONKIT_DB``).
+:func:`open_kit` turns that into an indexed :class:`~sessionkit.kit.SessionKit`:
+with no root it writes the repository's demo root (once), and on a demo root
+it gives the sessions nobody has marked yet some demo marks, so that liked,
+tags and ratings have something to show. It never overwrites a user's edit.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sessionkit
+from sessionkit.demo import MARKER_NAME, demo_metadata, write_demo_root
+from sessionkit.kit import SessionKit
+
+DEMO_FOLDER = "demo-root"
+
+
+def demo_root() -> Path:
+    """The repository's demo root (the one ``sessionkit lab`` writes), written if missing."""
+    return write_demo_root(Path(sessionkit.__file__).parent.parent / DEMO_FOLDER).root
+
+
+def open_kit(root: str = "", db: str = "", *, index: bool = True) -> SessionKit:
+    """A kit on ``root`` (the demo root when empty), indexed, with demo marks on a demo root."""
+    kit = SessionKit(root or demo_root(), db or None)
+    if index:
+        print(kit.index().summary())
+    if kit.root is not None and (kit.root / MARKER_NAME).exists():
+        mark_demo_sessions(kit)
+    return kit
+
+
+def mark_demo_sessions(kit: SessionKit) -> int:
+    """Apply the demo marks to sessions that have no metadata yet; return how many."""
+    listed = list(kit.sessions(limit=None)["session_id"])
+    marked = 0
+    for session_id, fields in demo_metadata(listed).items():
+        if kit.metadata(session_id)["updated_at"] is None:
+            kit.update_metadata(session_id, **fields)
+            marked += 1
+    return marked
