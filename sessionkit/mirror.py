@@ -19,6 +19,8 @@ Relations:
 ``sessions`` (view)
     stats joined with metadata and state; sessions without metadata get the
     defaults.
+``model_name(sd_model)`` (macro)
+    a checkpoint's name without extension and hash, for grouping.
 ``images``, ``variations``
     one row per image / per (session, placeholder, value). These are the
     big ones (a million rows at scale), so they are loaded on first use and
@@ -86,6 +88,18 @@ LEFT JOIN session_metadata m USING (session_id)
 """
 
 
+_MODEL_NAME_MACRO = r"""
+CREATE MACRO model_name(checkpoint) AS nullif(regexp_replace(
+    checkpoint, '(\.(safetensors|ckpt|pt|bin))?(\s*\[[0-9a-fA-F]+\])?\s*$', ''), '')
+"""
+"""``model_name(sd_model)``: the checkpoint without extension and hash.
+
+Manifests name a model ``name.safetensors [hash]``, image infotext only
+``name``; aggregations group by this so both count as one model. Users'
+SQL can call it too.
+"""
+
+
 class Mirror:
     """An in-memory DuckDB database mirroring one :class:`~sessionkit.store.Store`."""
 
@@ -111,6 +125,7 @@ class Mirror:
             "variations_summary MAP(VARCHAR, VARCHAR[]))"
         )
         self.con.execute(_SESSIONS_VIEW)
+        self.con.execute(_MODEL_NAME_MACRO)
 
     def _create(self, table: str, columns: Sequence[str], types: dict[str, str]) -> None:
         body = ", ".join(f"{name} {types.get(name, 'VARCHAR')}" for name in columns)

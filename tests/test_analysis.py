@@ -144,8 +144,8 @@ def test_placeholder_values_by_model(kit: SessionKit) -> None:
     values = kit.placeholder_values(by_model=True)
     smiling = values[(values["placeholder"] == "EXPRESSIONS") & (values["value"] == "smiling")]
     assert sorted(zip(smiling["model"], smiling["sessions"], strict=True)) == [
-        ("modelB.safetensors", 1),
-        ("realisticVisionV60B1_v51VAE.safetensors [15012c538f]", 2),
+        ("modelB", 1),
+        ("realisticVisionV60B1_v51VAE", 2),
     ]
 
 
@@ -173,13 +173,25 @@ def test_sweep_like_share(kit: SessionKit) -> None:
 def test_timeline_by_model(kit: SessionKit) -> None:
     timeline = kit.timeline("M", by_model=True)
     assert records(timeline[["model", "sessions", "images", "liked_sessions"]]) == [
-        {"model": "modelA.safetensors", "sessions": 1, "images": 3, "liked_sessions": 0},
-        {"model": "modelB.safetensors", "sessions": 1, "images": 2, "liked_sessions": 1},
-        {
-            "model": "realisticVisionV60B1_v51VAE.safetensors [15012c538f]",
-            "sessions": 2,
-            "images": 5,
-            "liked_sessions": 1,
-        },
+        {"model": "modelA", "sessions": 1, "images": 3, "liked_sessions": 0},
+        {"model": "modelB", "sessions": 1, "images": 2, "liked_sessions": 1},
+        {"model": "realisticVisionV60B1_v51VAE", "sessions": 2, "images": 5, "liked_sessions": 1},
     ]
     assert str(timeline["period"].iloc[0].date()) == "2025-11-01"
+
+
+@pytest.mark.parametrize(
+    ("checkpoint", "name"),
+    [
+        ("dreamshaper_8.safetensors [879db523c3]", "dreamshaper_8"),
+        ("dreamshaper_8", "dreamshaper_8"),
+        ("sd15.ckpt", "sd15"),
+        ("v1 [ABCDEF0123]", "v1"),
+        ("a.b.safetensors", "a.b"),
+        ("", None),
+    ],
+)
+def test_model_name_groups_the_spellings_of_a_checkpoint(
+    kit: SessionKit, checkpoint: str, name: str | None
+) -> None:
+    assert kit.sql("SELECT model_name(?) AS m", [checkpoint])["m"][0] == name
