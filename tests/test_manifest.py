@@ -326,8 +326,7 @@ def test_read_manifest_on_a_missing_file(tmp_path: Path) -> None:
 def test_read_manifest_on_a_folder(tmp_path: Path) -> None:
     (tmp_path / "manifest.json").mkdir()
     result = read_manifest(tmp_path / "manifest.json")
-    assert isinstance(result, Unreadable)
-    assert "cannot be read" in result.reason
+    assert result == Unreadable("manifest.json is not a regular file")
 
 
 def test_read_manifest_over_the_size_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
