@@ -22,6 +22,7 @@ import os
 import random
 import struct
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ __all__ = [
     "MAX_IMAGES_PER_SESSION",
     "MAX_SESSIONS",
     "DemoSummary",
+    "demo_metadata",
     "write_demo_root",
 ]
 
@@ -1458,3 +1460,37 @@ def _silhouette(v: float, width: int) -> tuple[int, int]:
         half = 0.22 + 0.26 * (v - 0.62) / 0.38
     centre = width / 2
     return round(centre - half * width), round(centre + half * width)
+
+
+_DEMO_TAGS = ("keeper", "portrait", "lighting", "wip", "print", "reference")
+_DEMO_NOTES = (
+    "best of the batch",
+    "try again with more steps",
+    "lighting is off in the second half",
+    "use for the poster",
+)
+
+
+def demo_metadata(session_ids: Iterable[str], seed: int = DEMO_SEED) -> dict[str, dict[str, Any]]:
+    """User marks for a demo root, so liked, tags and ratings show something.
+
+    Pure data, keyed by session id: the same ids and seed give the same
+    marks. About a third of the sessions are liked, half carry one or two
+    tags, some have a rating or a note, and one in ten is a test run. The
+    values are valid ``kit.update_metadata`` fields.
+    """
+    rng = random.Random(seed)  # noqa: S311 - reproducible demo data, not security
+    marks: dict[str, dict[str, Any]] = {}
+    for session_id in sorted(session_ids):
+        liked = rng.random() < 0.35
+        fields: dict[str, Any] = {"is_favorite": liked}
+        if rng.random() < 0.5:
+            fields["tags"] = rng.sample(_DEMO_TAGS, rng.choice((1, 2)))
+        if rng.random() < 0.4:
+            fields["user_rating"] = "like" if liked or rng.random() < 0.5 else "dislike"
+        if rng.random() < 0.2:
+            fields["user_note"] = rng.choice(_DEMO_NOTES)
+        if rng.random() < 0.1:
+            fields["is_test"] = True
+        marks[session_id] = fields
+    return marks

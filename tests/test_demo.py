@@ -17,7 +17,14 @@ from typing import Any
 
 import pytest
 
-from sessionkit.demo import DEMO_MODELS, MARKER_NAME, DemoSummary, write_demo_root
+from sessionkit.demo import (
+    DEMO_MODELS,
+    MARKER_NAME,
+    DemoSummary,
+    demo_metadata,
+    write_demo_root,
+)
+from sessionkit.store import validate_metadata
 
 ANCHOR = datetime.date(2026, 11, 24)
 NEW_STYLE = re.compile(r"^(\d{8}_\d{6})-.+$")
@@ -439,3 +446,15 @@ def test_tiny_images_change_only_the_pixels(tmp_path: Path) -> None:
             assert tiny[relative][1] == mtime
         elif relative != MARKER_NAME:
             assert tiny[relative] == (data, mtime), relative
+
+
+def test_demo_metadata_is_deterministic_and_valid() -> None:
+    ids = [f"20261124_1200{n:02d}-Session" for n in range(40)]
+    marks = demo_metadata(ids)
+    assert marks == demo_metadata(list(reversed(ids)))
+    assert marks != demo_metadata(ids, seed=7)
+    assert set(marks) == set(ids)
+    for fields in marks.values():
+        validate_metadata(fields)
+    assert 0 < sum(bool(fields["is_favorite"]) for fields in marks.values()) < len(ids)
+    assert any(fields.get("tags") for fields in marks.values())

@@ -1,0 +1,128 @@
+"""The detail view of one session: what it was, its images, and its metadata editor."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ipywidgets as w
+import orjson
+
+from sessionkit.kit import SessionKit
+from sessionkit.thumbs import ThumbnailCache, session_images
+from sessionkit.widgets import html
+from sessionkit.widgets.debounce import Scheduler
+from sessionkit.widgets.editor import MetadataEditor
+
+STRIP_IMAGES = 8
+SHOWN_VALUES = 10
+
+
+class SessionDetail(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
+    """Generation, Images, Parameters, Placeholders and Prompt of one session.
+
+    Each section is one HTML widget (few widgets, one message per section);
+    ``more`` expands the placeholder values beyond the first ten, ``refresh``
+    recomputes the stats from the folder, and ``editor`` edits the metadata.
+    Stats that are partial say where they came from (``header``).
+    """
+
+    def __init__(
+        self,
+        kit: SessionKit,
+        session_id: str,
+        *,
+        thumbs: ThumbnailCache | None = None,
+        scheduler: Scheduler | None = None,
+    ) -> None:
+        self.kit = kit
+        self.thumbs = thumbs or ThumbnailCache(kit.db_path.parent / "thumbs")
+        self.session_id = session_id
+        self.stats: dict[str, Any] = {}
+        self.header = w.HTML().add_class("sk-header")
+        self.sections = w.HTML().add_class("sk-stats")
+        self.placeholders = w.HTML().add_class("sk-placeholders")
+        self.more = w.Button(description="show all values").add_class("sk-more")
+        self.prompt = w.HTML().add_class("sk-prompt-box")
+        self.strip = w.HTML().add_class("sk-strip-box")
+        self.refresh_button = w.Button(description="Refresh stats", icon="refresh").add_class(
+            "sk-refresh"
+        )
+        self.more.on_click(lambda _: self.expand_placeholders())
+        self.refresh_button.on_click(lambda _: self.refresh_stats())
+        self.editor = MetadataEditor(kit, session_id, scheduler)
+        super().__init__(
+            [
+                self.header,
+                self.refresh_button,
+                self.sections,
+                self.placeholders,
+                self.more,
+                self.prompt,
+                self.strip,
+                w.HTML("<h4>Your marks</h4>"),
+                self.editor,
+            ]
+        )
+        self.add_class("sk-detail")
+        self._render(kit.stats(session_id))
+
+    def show(self, session_id: str) -> bool:
+        """Show another session; ``False`` (nothing changes) if the editor could not save."""
+        if not self.editor.load(session_id):
+            return False
+        self.session_id = session_id
+        self._render(self.kit.stats(session_id))
+        return True
+
+    def refresh_stats(self) -> None:
+        """Recompute this session from its folder now, then show the result."""
+        self._render(self.kit.refresh(self.session_id))
+
+    def expand_placeholders(self) -> None:
+        """Show every used value of every placeholder (read from the variations table)."""
+        values = self.kit.placeholder_values(self.session_id)
+        every: dict[str, list[str]] = {}
+        for name, value in zip(values["placeholder"], values["value"], strict=True):
+            every.setdefault(str(name), []).append(str(value))
+        counts = _counts(self.stats)
+        self.placeholders.value = html.placeholders_html(counts, every, limit=10**9)
+        self.more.layout.display = "none"
+
+    def _render(self, stats: dict[str, Any]) -> None:
+        self.stats = stats
+        counts = _counts(stats)
+        shown = {
+            str(name): [str(value) for value in values]
+            for name, values in _json_map(stats.get("variations_summary_json")).items()
+            if isinstance(values, list)
+        }
+        self.header.value = html.header_html(stats)
+        self.sections.value = html.stats_sections(stats)
+        self.placeholders.value = html.placeholders_html(counts, shown, SHOWN_VALUES)
+        hidden = sum(
+            max(0, count - len(shown.get(name, [])[:SHOWN_VALUES]))
+            for name, count in counts.items()
+        )
+        self.more.description = f"+{hidden} more"
+        self.more.layout.display = None if hidden else "none"
+        self.prompt.value = html.prompt_html(stats)
+        images = session_images(stats["session_path"], STRIP_IMAGES)
+        self.strip.value = html.strip_html([self.thumbs.data_uri(image) for image in images])
+
+
+def _counts(stats: dict[str, Any]) -> dict[str, int]:
+    """``{placeholder: values used}``; entries that are not counts are left out."""
+    return {
+        str(name): count
+        for name, count in _json_map(stats.get("placeholders_json")).items()
+        if isinstance(count, int) and not isinstance(count, bool)
+    }
+
+
+def _json_map(text: Any) -> dict[str, Any]:
+    """A stored JSON object; ``{}`` for anything else (other writers, NULL)."""
+    try:
+        value = orjson.loads(text or "{}")
+    except orjson.JSONDecodeError:
+        return {}
+    return value if isinstance(value, dict) else {}

@@ -1,0 +1,299 @@
+"""The metadata editor: tags, flags, rating and note, saved automatically.
+
+There is no save button. Each edit is put in ``pending`` and a save is
+scheduled after a quiet period (1 s for tags and the note, which are typed;
+0.5 s for flags and the rating, which are clicks); a new edit moves the save
+later, and edits made in the same window go out in one
+``kit.update_metadata`` call. The save passes the ``updated_at`` the editor
+last read or wrote, so an edit made elsewhere in the meantime is reported as
+a conflict instead of being overwritten. Whatever goes wrong, the edit stays
+on screen and in ``pending`` until it is saved, reloaded away or overwritten.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import ipywidgets as w
+
+from sessionkit.errors import SessionKitError
+from sessionkit.kit import SessionKit
+from sessionkit.store import NOTE_MAX_CHARS, InvalidMetadata, MetadataConflict, validate_metadata
+from sessionkit.widgets.debounce import Handle, Scheduler, default_scheduler
+from sessionkit.widgets.html import esc
+
+TYPED_DELAY_S = 1.0
+CLICKED_DELAY_S = 0.5
+RATINGS = (("👍 like", "like"), ("👎 dislike", "dislike"), ("clear", "none"))
+FLAGS = (("Liked", "is_favorite"), ("Test", "is_test"), ("Complete", "is_complete"))
+
+
+class MetadataEditor(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
+    """Edit one session's user metadata; every change is saved by itself.
+
+    Controls are public attributes (``tags``, ``add_tag``, ``liked``,
+    ``test``, ``complete``, ``rating``, ``note``) and the state shows in
+    ``state`` (``"idle"``, ``"saving"``, ``"saved"`` or ``"error"``) and in the
+    ``status`` label. ``scheduler`` decides when debounced saves run (see
+    :mod:`sessionkit.widgets.debounce`); ``flush()`` saves pending edits now.
+    """
+
+    def __init__(
+        self, kit: SessionKit, session_id: str, scheduler: Scheduler | None = None
+    ) -> None:
+        self.kit = kit
+        self.scheduler = scheduler or default_scheduler()
+        self.session_id = session_id
+        self.state = "idle"
+        self.pending: dict[str, Any] = {}
+        self.saved_values: dict[str, Any] = {}
+        self.updated_at: str | None = None
+        self.on_saved: list[Callable[[str], None]] = []
+        self._loading = False
+        self._handle: Handle | None = None
+        self._lock = threading.RLock()
+        self._save_lock = threading.Lock()
+        self._build()
+        super().__init__(
+            [
+                self.tags,
+                w.HBox([self.add_tag, self.tag_error]),
+                w.HBox([self.liked, self.test, self.complete, self.rating]).add_class("sk-bar"),
+                self.note,
+                self.counter,
+                w.HBox([self.status, self.retry, self.reload_button, self.overwrite]).add_class(
+                    "sk-bar"
+                ),
+            ]
+        )
+        self.add_class("sk-editor")
+        self.load(session_id)
+
+    def _build(self) -> None:
+        self.tags = w.TagsInput(value=[], allow_duplicates=False).add_class("sk-tags")
+        self.add_tag = w.Combobox(
+            placeholder="add a tag", ensure_option=False, continuous_update=False
+        ).add_class("sk-add-tag")
+        self.tag_error = w.HTML("").add_class("sk-error")
+        self.liked = w.ToggleButton(description="★ Liked").add_class("sk-liked")
+        self.test = w.ToggleButton(description="Test").add_class("sk-test")
+        self.complete = w.ToggleButton(description="Complete").add_class("sk-complete")
+        self.rating = w.ToggleButtons(options=RATINGS, value="none").add_class("sk-rating")
+        self.note = w.Textarea(placeholder="notes", rows=3).add_class("sk-note")
+        self.counter = w.Label(f"0/{NOTE_MAX_CHARS}").add_class("sk-counter")
+        self.status = w.HTML("idle").add_class("sk-state")
+        self.retry = _hidden_button("Retry", "sk-retry")
+        self.reload_button = _hidden_button("Reload (take theirs)", "sk-reload")
+        self.overwrite = _hidden_button("Overwrite", "sk-overwrite")
+        self.tags.observe(lambda change: self.edit_tags(change["new"]), "value")
+        self.add_tag.observe(lambda change: self.add(change["new"]), "value")
+        for widget, field in zip((self.liked, self.test, self.complete), FLAGS, strict=True):
+            widget.observe(
+                lambda change, name=field[1]: self.edit_flag(name, change["new"]), "value"
+            )
+        self.rating.observe(lambda change: self.edit_rating(change["new"]), "value")
+        self.note.observe(lambda change: self.edit_note(change["new"]), "value")
+        self.retry.on_click(lambda _: self.save())
+        self.reload_button.on_click(lambda _: self.reload())
+        self.overwrite.on_click(lambda _: self.save(overwrite=True))
+
+    # -- loading -----------------------------------------------------------
+
+    @contextmanager
+    def _suspended(self) -> Iterator[None]:
+        """Set widget values from the store without their observers scheduling saves."""
+        self._loading = True
+        try:
+            yield
+        finally:
+            self._loading = False
+
+    def load(self, session_id: str) -> bool:
+        """Show another session, saving the current one's pending edits first.
+
+        Returns ``False``, and stays on the current session with its error
+        shown, when those edits could not be saved: nothing typed is lost.
+        """
+        if session_id != self.session_id:
+            self.flush()
+            if self.pending:
+                return False
+        self._show(session_id, self.kit.metadata(session_id))
+        return True
+
+    def reload(self) -> None:
+        """Take the stored values, dropping local edits (the conflict's "take theirs")."""
+        self._cancel()
+        with self._lock:
+            self.pending.clear()
+        self._show(self.session_id, self.kit.metadata(self.session_id))
+
+    def _show(self, session_id: str, row: dict[str, Any]) -> None:
+        with self._lock:
+            self.session_id = session_id
+            self.pending.clear()
+            self.updated_at = row["updated_at"]
+            self.saved_values = {
+                "tags": list(row["tags"]),
+                "is_favorite": bool(row["is_favorite"]),
+                "is_test": bool(row["is_test"]),
+                "is_complete": bool(row["is_complete"]),
+                "user_rating": row["user_rating"],
+                "user_note": row["user_note"] or "",
+            }
+        with self._suspended():
+            values = self.saved_values
+            self.tags.value = values["tags"]
+            self.add_tag.options = tuple(self._known_tags())
+            self.liked.value = values["is_favorite"]
+            self.test.value = values["is_test"]
+            self.complete.value = values["is_complete"]
+            self.rating.value = values["user_rating"] or "none"
+            self.note.value = values["user_note"]
+        self.tag_error.value = ""
+        self._count_note(self.note.value)
+        self._set_state("idle", "idle")
+
+    def _known_tags(self) -> list[str]:
+        return [str(tag) for tag in self.kit.tags()["tag"]]
+
+    # -- edits -------------------------------------------------------------
+
+    def edit_tags(self, tags: list[str]) -> None:
+        """New tag list: checked now, saved after the typing delay; a bad tag stays shown."""
+        if self._loading:
+            return
+        try:
+            validate_metadata({"tags": tags})
+        except InvalidMetadata as exc:
+            self.tag_error.value = esc(exc.reason)
+            self._drop("tags")
+            self._set_state("error", f"not saved: {esc(exc)}")
+            return
+        self.tag_error.value = ""
+        self._edit("tags", list(tags), TYPED_DELAY_S)
+
+    def add(self, tag: str) -> None:
+        """Append a tag typed or picked in the autocomplete box."""
+        tag = tag.strip()
+        if self._loading or not tag:
+            return
+        if tag not in self.tags.value:
+            self.tags.value = [*self.tags.value, tag]
+        with self._suspended():
+            self.add_tag.value = ""
+
+    def edit_flag(self, field: str, value: bool) -> None:
+        if not self._loading:
+            self._edit(field, bool(value), CLICKED_DELAY_S)
+
+    def edit_rating(self, rating: str) -> None:
+        if not self._loading:
+            self._edit("user_rating", None if rating == "none" else rating, CLICKED_DELAY_S)
+
+    def edit_note(self, note: str) -> None:
+        if self._loading:
+            return
+        self._count_note(note)
+        if len(note) > NOTE_MAX_CHARS:
+            self._drop("user_note")
+            self._set_state(
+                "error", f"not saved: the note is {len(note)} characters; the limit is 500"
+            )
+            return
+        self._edit("user_note", note, TYPED_DELAY_S)
+
+    def _count_note(self, note: str) -> None:
+        self.counter.value = f"{len(note)}/{NOTE_MAX_CHARS}"
+        over = len(note) > NOTE_MAX_CHARS
+        (self.counter.add_class if over else self.counter.remove_class)("sk-error")
+
+    def _edit(self, field: str, value: Any, delay: float) -> None:
+        """Record an edit and (re)start the debounce; an edit back to the stored value cancels."""
+        with self._lock:
+            if value == self.saved_values.get(field):
+                self.pending.pop(field, None)
+            else:
+                self.pending[field] = value
+            waiting = bool(self.pending)
+        self._cancel()
+        if waiting:
+            self._handle = self.scheduler.call_later(delay, self.save)
+            if self.state != "error":
+                self._set_state("idle", "editing…")
+        elif self.state != "error":
+            self._set_state("idle", "idle")
+
+    def _drop(self, field: str) -> None:
+        with self._lock:
+            self.pending.pop(field, None)
+
+    def _cancel(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+    # -- saving ------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Save pending edits now (before switching sessions, closing, or in tests)."""
+        self.save()
+
+    def save(self, *, overwrite: bool = False) -> None:
+        """Write the pending edits in one update; on failure keep them and say why.
+
+        ``overwrite=True`` skips the conflict check: the local values win.
+        """
+        self._cancel()
+        with self._save_lock:  # a timer thread and flush() must not save the same edit twice
+            with self._lock:
+                changes = dict(self.pending)
+                expected = None if overwrite else self.updated_at
+            if not changes:
+                return
+            self._set_state("saving", "saving…")
+            try:
+                row = self.kit.update_metadata(
+                    self.session_id, expected_updated_at=expected, **changes
+                )
+            except MetadataConflict as exc:
+                self._set_state("error", esc(exc), retry=False, conflict=True)
+                return
+            except SessionKitError as exc:  # DatabaseLocked, InvalidMetadata, ...
+                self._set_state("error", f"not saved: {esc(exc)}", retry=True)
+                return
+            self._saved(changes, row)
+        for callback in self.on_saved:
+            callback(self.session_id)
+
+    def _saved(self, changes: dict[str, Any], row: dict[str, Any]) -> None:
+        """Forget the edits that went out; keep any made while the save ran."""
+        with self._lock:
+            self.updated_at = row["updated_at"]
+            for field, value in changes.items():
+                self.saved_values[field] = value
+                if self.pending.get(field) == value:
+                    del self.pending[field]
+            more = bool(self.pending)
+        self._set_state("saved", "saved")
+        if more:
+            self._handle = self.scheduler.call_later(CLICKED_DELAY_S, self.save)
+
+    def _set_state(
+        self, state: str, message: str, *, retry: bool = False, conflict: bool = False
+    ) -> None:
+        """Show the save state; ``message`` is HTML already escaped by the caller."""
+        self.state = state
+        self.status.value = f'<span class="sk-state-{state}">{message}</span>'
+        self.retry.layout.display = None if retry else "none"
+        self.reload_button.layout.display = None if conflict else "none"
+        self.overwrite.layout.display = None if conflict else "none"
+
+
+def _hidden_button(label: str, css: str) -> w.Button:
+    button = w.Button(description=label).add_class(css)
+    button.layout.display = "none"
+    return button
