@@ -12,11 +12,18 @@ from sessionkit.kit import InvalidSessionId, NotConfigured, SessionKit, UnknownS
 from sessionkit.mirror import QueryError
 from sessionkit.query import InvalidFilter
 from sessionkit.scan import ScanReport
-from sessionkit.store import DatabaseLocked, InvalidMetadata, MetadataConflict, StoreUnavailable
+from sessionkit.store import (
+    NEVER_EDITED,
+    DatabaseLocked,
+    InvalidMetadata,
+    MetadataConflict,
+    StoreUnavailable,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "NEVER_EDITED",
     "DatabaseLocked",
     "InvalidFilter",
     "InvalidMetadata",

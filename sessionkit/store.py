@@ -97,14 +97,19 @@ class InvalidMetadata(SessionKitError):
         self.reason = reason
 
 
+NEVER_EDITED = "never edited"
+"""An ``expected_updated_at`` for a session that had no metadata row when read:
+a row another program has created since is then a conflict, not overwritten."""
+
+
 class MetadataConflict(SessionKitError):
     """The row changed since the caller read it; nothing was written."""
 
     def __init__(self, session_id: str, expected: str | None, found: str | None) -> None:
+        now = f"last saved at {found}" if found else "its metadata was deleted"
         super().__init__(
-            f"{session_id} was edited elsewhere (at {found or 'an unknown time'}, "
-            f"you had the version of {expected}); reload it, or save again without "
-            "expected_updated_at to overwrite"
+            f"{session_id} was edited elsewhere since you read it ({now}); reload it, "
+            "or save again without expected_updated_at to overwrite"
         )
         self.session_id = session_id
         self.expected = expected
@@ -427,8 +432,9 @@ class Store:
 
         Only the fields in ``changes`` are written (``tags`` replaces the list).
         With ``expected_updated_at``, the write happens only if the row still
-        has that ``updated_at``; otherwise :class:`MetadataConflict` is raised
-        and nothing is written.
+        has that ``updated_at`` (or, with :data:`NEVER_EDITED`, still does not
+        exist); otherwise :class:`MetadataConflict` is raised and nothing is
+        written.
         """
         values = validate_metadata(changes)
 
@@ -438,7 +444,8 @@ class Store:
                     "SELECT updated_at FROM session_metadata WHERE session_id = ?", (session_id,)
                 ).fetchone()
                 found = current[0] if current else None
-                if expected_updated_at is not None and found != expected_updated_at:
+                wanted = None if expected_updated_at == NEVER_EDITED else expected_updated_at
+                if expected_updated_at is not None and found != wanted:
                     raise MetadataConflict(session_id, expected_updated_at, found)
                 stamp = _later_than(found)
                 if current is None:
@@ -595,6 +602,7 @@ def _later_than(previous: str | None) -> str:
 
 
 __all__ = [
+    "NEVER_EDITED",
     "SCHEMA_VERSION",
     "STATS_VERSION",
     "DatabaseLocked",

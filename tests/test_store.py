@@ -10,6 +10,7 @@ import pytest
 
 from builders import write_webui_db
 from sessionkit.store import (
+    NEVER_EDITED,
     NOTE_MAX_CHARS,
     SCHEMA_VERSION,
     DatabaseLocked,
@@ -38,7 +39,9 @@ def test_new_database_is_wal_with_busy_timeout_and_versioned(store: Store) -> No
     assert store.rows("PRAGMA busy_timeout")[0][0] == 5000
     assert store.rows("SELECT max(version) FROM sessionkit_schema") == [(SCHEMA_VERSION,)]
     tables = {row[0] for row in store.rows("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert {"session_stats", "session_metadata", "session_images", "session_variations"} <= tables
+    assert {"session_stats", "session_metadata", "session_details"} <= tables
+    views = {row[0] for row in store.rows("SELECT name FROM sqlite_master WHERE type='view'")}
+    assert {"session_images", "session_variations"} <= views
 
 
 def test_session_stats_has_the_data_model_indexes(store: Store) -> None:
@@ -234,3 +237,11 @@ def test_lock_released_during_retries_lets_the_write_through(
 )
 def test_parse_tags_tolerates_what_other_writers_stored(raw: str | None, tags: list[str]) -> None:
     assert parse_tags(raw) == tags
+
+
+def test_never_edited_detects_a_row_created_meanwhile(store: Store) -> None:
+    assert store.update_metadata("s1", "/r/s1", {"is_test": 1}, expected_updated_at=NEVER_EDITED)
+    with pytest.raises(MetadataConflict, match="edited elsewhere since you read it"):
+        store.update_metadata("s1", "/r/s1", {"is_test": 0}, expected_updated_at=NEVER_EDITED)
+    row = store.metadata("s1")
+    assert row is not None and row["is_test"] == 1

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from sessionkit import SessionKit
+from sessionkit import NEVER_EDITED, SessionKit
 from sessionkit.store import Store
 from sessionkit.widgets import ManualScheduler, MetadataEditor
 
@@ -137,7 +137,7 @@ def test_ten_keystrokes_inside_the_window_make_one_save(
     assert writes.calls == []
     assert editor.counter.value == "10/500"
     clock.advance(0.1)
-    assert writes.calls == [{"expected_updated_at": None, "user_note": "ten chars!"}]
+    assert writes.calls == [{"expected_updated_at": NEVER_EDITED, "user_note": "ten chars!"}]
 
 
 def test_edits_of_both_delays_merge_into_one_save(
@@ -329,3 +329,21 @@ def test_switching_is_refused_while_an_edit_cannot_be_saved(
     assert editor.session_id == session_id
     assert editor.note.value == "unsaved"
     assert editor.state == "error"
+
+
+def test_a_first_edit_made_elsewhere_meanwhile_is_a_conflict(
+    demo_kit: SessionKit, clock: ManualScheduler
+) -> None:
+    """The session had no metadata when loaded; another program creates its row first."""
+    never = [
+        sid
+        for sid in demo_kit.sessions(limit=None)["session_id"]
+        if demo_kit.metadata(sid)["updated_at"] is None
+    ]
+    editor = MetadataEditor(demo_kit, never[0], scheduler=clock)
+    demo_kit.update_metadata(never[0], user_note="theirs")
+    editor.note.value = "mine"
+    editor.flush()
+    assert editor.state == "error"
+    assert demo_kit.metadata(never[0])["user_note"] == "theirs"
+    assert editor.note.value == "mine"

@@ -83,7 +83,7 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         today: Callable[[], date] = date.today,
     ) -> None:
         self.kit = kit
-        self.thumbs = thumbs or ThumbnailCache(kit.db_path.parent / "thumbs")
+        self.thumbs = thumbs or kit.thumbs
         self.scheduler = scheduler
         self.today = today
         self.page = 0

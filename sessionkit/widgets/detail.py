@@ -35,7 +35,7 @@ class SessionDetail(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         scheduler: Scheduler | None = None,
     ) -> None:
         self.kit = kit
-        self.thumbs = thumbs or ThumbnailCache(kit.db_path.parent / "thumbs")
+        self.thumbs = thumbs or kit.thumbs
         self.session_id = session_id
         self.stats: dict[str, Any] = {}
         self.header = w.HTML().add_class("sk-header")

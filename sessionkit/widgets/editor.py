@@ -21,7 +21,13 @@ import ipywidgets as w
 
 from sessionkit.errors import SessionKitError
 from sessionkit.kit import SessionKit
-from sessionkit.store import NOTE_MAX_CHARS, InvalidMetadata, MetadataConflict, validate_metadata
+from sessionkit.store import (
+    NEVER_EDITED,
+    NOTE_MAX_CHARS,
+    InvalidMetadata,
+    MetadataConflict,
+    validate_metadata,
+)
 from sessionkit.widgets.debounce import Handle, Scheduler, default_scheduler
 from sessionkit.widgets.html import esc
 
@@ -251,7 +257,7 @@ class MetadataEditor(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         with self._save_lock:  # a timer thread and flush() must not save the same edit twice
             with self._lock:
                 changes = dict(self.pending)
-                expected = None if overwrite else self.updated_at
+                expected = None if overwrite else (self.updated_at or NEVER_EDITED)
             if not changes:
                 return
             self._set_state("saving", "saving…")
