@@ -146,9 +146,25 @@ class Mirror:
         """Bring the mirror up to date after an index that changed ``session_ids``."""
         ids = list(dict.fromkeys(session_ids))
         with self._lock:
-            self.reload()
+            if len(ids) > _INCREMENTAL_LIMIT:
+                self.reload()
+            else:  # a rescan changes few sessions: copy only theirs (and all metadata)
+                self._refresh_stats(ids)
+                self._replace_metadata(self._store_rows("session_metadata", METADATA_COLUMNS))
             if self._details_loaded and ids:
                 self._replace_details(ids)
+
+    def _refresh_stats(self, session_ids: list[str]) -> None:
+        for start in range(0, len(session_ids), _DETAIL_BATCH):
+            ids = session_ids[start : start + _DETAIL_BATCH]
+            where = f"WHERE session_id IN ({', '.join('?' * len(ids))})"
+            for table in ("session_stats", "session_state"):
+                self.con.execute(f"DELETE FROM {table} {where}", ids)
+            rows = self._store.rows(
+                f"SELECT {', '.join(STATS_COLUMNS)} FROM session_stats {where}", ids
+            )
+            self._insert("session_stats", STATS_COLUMNS, rows)
+            self._insert_state(where, ids)
 
     def refresh_metadata(self, session_id: str) -> None:
         """Copy one session's metadata row after a write."""
@@ -165,26 +181,44 @@ class Mirror:
         with self._lock:
             if self._details_loaded:
                 return
-            for table, columns, source in _DETAILS:
-                self._replace(table, columns, self._store_rows(source, columns))
+            for table in DETAIL_TABLES:
+                self.con.execute(f"DELETE FROM {table}")
+            self._load_details("", [])
             self._details_loaded = True
 
     def _replace_details(self, session_ids: list[str]) -> None:
-        marks = ", ".join("?" * len(session_ids))
-        for table, columns, source in _DETAILS:
-            self.con.execute(f"DELETE FROM {table} WHERE session_id IN ({marks})", session_ids)
-            rows = self._store.rows(
-                f"SELECT {', '.join(columns)} FROM {source} WHERE session_id IN ({marks})",
-                session_ids,
-            )
-            self._insert(table, columns, rows)
+        for start in range(0, len(session_ids), _DETAIL_BATCH):
+            ids = session_ids[start : start + _DETAIL_BATCH]
+            marks = ", ".join("?" * len(ids))
+            for table in DETAIL_TABLES:
+                self.con.execute(f"DELETE FROM {table} WHERE session_id IN ({marks})", ids)
+            self._load_details(f"WHERE session_id IN ({marks})", ids)
+
+    def _load_details(self, where: str, params: list[str]) -> None:
+        """Unpack ``session_details`` rows into ``images`` and ``variations``, in batches.
+
+        DuckDB parses the JSON arrays itself (``json_transform``), so a
+        million image rows never become Python objects.
+        """
+        for rows in self._store.batches(
+            f"SELECT session_id, images, variations FROM session_details {where}",
+            params,
+            _DETAIL_BATCH,
+        ):
+            frame = _frame(rows, ("session_id", "images", "variations"))
+            self._append("images", frame, _UNPACK_IMAGES)
+            self._append("variations", frame, _UNPACK_VARIATIONS)
 
     def _reload_state(self) -> None:
+        self.con.execute("DELETE FROM session_state")
+        self._insert_state("", [])
+
+    def _insert_state(self, where: str, params: list[str]) -> None:
         rows = self._store.rows(
             "SELECT session_id, is_dryrun, missing_since, placeholders_json, "
-            "variations_summary_json FROM session_stats"
+            f"variations_summary_json FROM session_stats {where}",
+            params,
         )
-        self.con.execute("DELETE FROM session_state")
         frame = _frame(rows, ("session_id", "is_dryrun", "missing_since", "p", "v"))
         self._append(
             "session_state",
@@ -259,10 +293,19 @@ class Mirror:
             return row[0] if row else None
 
 
-_DETAILS = (
-    ("images", IMAGE_COLUMNS, "session_images"),
-    ("variations", VARIATION_COLUMNS, "session_variations"),
-)
+_INCREMENTAL_LIMIT = 1000
+"""Above this many changed sessions, the session-level relations are rebuilt whole."""
+_DETAIL_BATCH = 256
+"""Sessions unpacked per step: bounds the JSON text held in Python at once."""
+_UNPACK_IMAGES = """
+SELECT session_id, r[1], r[2]::BIGINT, r[3], r[4], r[5], r[6]::INTEGER::BOOLEAN, r[7],
+       r[8]::BIGINT
+FROM (SELECT session_id, unnest(json_transform(images, '[["VARCHAR"]]')) AS r FROM frame)
+"""
+_UNPACK_VARIATIONS = """
+SELECT session_id, r[1], r[2], r[3]::INTEGER::BOOLEAN, r[4]::INTEGER
+FROM (SELECT session_id, unnest(json_transform(variations, '[["VARCHAR"]]')) AS r FROM frame)
+"""
 
 
 _QUERY_STATEMENTS = frozenset({"SELECT", "EXPLAIN"})

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import os
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -42,6 +43,8 @@ PARALLEL_THRESHOLD = 400
 """Below this many sessions to compute, one process is faster than starting workers."""
 CHUNK = 32
 WRITE_BATCH = 512
+AHEAD = 4
+"""Chunks in flight per worker."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +142,7 @@ def list_session(candidate: Candidate) -> SessionFiles | None:
                 name = entry.name
                 if name == MANIFEST:
                     has_manifest = True
-                elif os.path.splitext(name)[1].lower() in IMAGE_SUFFIXES:
+                elif _is_image_name(name):
                     info = _image_info(entry)
                     if info is not None:
                         images.append(info)
@@ -156,6 +159,16 @@ def list_session(candidate: Candidate) -> SessionFiles | None:
         signature=sign,
         is_dryrun=candidate.is_dryrun,
     )
+
+
+def _is_image_name(name: str) -> bool:
+    """``os.path.splitext(name)[1].lower() in IMAGE_SUFFIXES``, without its cost per file."""
+    dot = name.rfind(".")
+    if dot <= 0:
+        return False
+    if name[0] == ".":  # splitext ignores leading dots
+        return os.path.splitext(name)[1].lower() in IMAGE_SUFFIXES
+    return name[dot:].lower() in IMAGE_SUFFIXES
 
 
 def _image_info(entry: os.DirEntry[str]) -> FileInfo | None:
@@ -176,7 +189,14 @@ def compute_candidate(candidate: Candidate) -> SessionRecord | Candidate:
 
 
 def _compute_chunk(chunk: Sequence[Candidate]) -> list[SessionRecord | Candidate]:
-    return [compute_candidate(candidate) for candidate in chunk]
+    """Compute a chunk, each record packed (its rows as two JSON strings) for the trip home."""
+    results = [compute_candidate(candidate) for candidate in chunk]
+    for result in results:
+        if isinstance(result, SessionRecord):
+            result.pack()
+            result.images = []
+            result.variations = []
+    return results
 
 
 def index_root(
@@ -266,4 +286,12 @@ def _results(
     # children only list folders and parse JSON; they never touch the locks
     # of the parent's other threads (DuckDB's pool, tqdm's monitor).
     with ProcessPoolExecutor(max_workers=count, mp_context=get_context("fork")) as pool:
-        yield from pool.map(_compute_chunk, chunks)
+        # at most AHEAD chunks in flight: results wait in the parent's memory
+        # until written, so submitting everything at once lets them pile up
+        pending: deque[Future[list[SessionRecord | Candidate]]] = deque()
+        for chunk in chunks:
+            pending.append(pool.submit(_compute_chunk, chunk))
+            if len(pending) >= AHEAD * count:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()

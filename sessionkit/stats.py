@@ -18,8 +18,9 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field, fields
 from datetime import datetime
+from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -35,7 +36,7 @@ from sessionkit.manifest import (
     read_manifest,
 )
 
-STATS_VERSION = 1
+STATS_VERSION = 2
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp"})
 SUMMARY_VALUES = 10
 """How many used values of each placeholder ``variations_summary_json`` keeps."""
@@ -46,9 +47,11 @@ _SEED_IN_NAME = re.compile(r"_seed-(-?\d+)")
 _UNKNOWN_MODELS = frozenset({"", "unknown"})
 
 
-@dataclass(frozen=True, slots=True)
-class FileInfo:
-    """A file seen in a session folder: enough to count, date and sign it."""
+class FileInfo(NamedTuple):
+    """A file seen in a session folder: enough to count, date and sign it.
+
+    A named tuple: the scanner makes one per image file, a million at scale.
+    """
 
     name: str
     mtime: float
@@ -125,10 +128,26 @@ class SessionRecord:
     is_dryrun: bool
     images: list[ImageRow] = field(default_factory=list)
     variations: list[VariationRow] = field(default_factory=list)
+    packed: tuple[str, str] | None = None
+    """``(images, variations)`` as the JSON text stored in ``session_details``, once packed."""
 
     def stats_row(self) -> tuple[Any, ...]:
         """The stats as a tuple in :data:`STATS_COLUMNS` order."""
         return tuple(getattr(self.stats, name) for name in STATS_COLUMNS)
+
+    def pack(self) -> tuple[str, str]:
+        """The image and variation rows as compact JSON text (without the session id).
+
+        Workers pack before returning a record, so a session's rows cross
+        the process boundary, and reach SQLite, as two strings rather than
+        a hundred tuples.
+        """
+        if self.packed is None:
+            self.packed = (
+                orjson.dumps([row[1:] for row in self.images]).decode(),
+                orjson.dumps([row[1:] for row in self.variations]).decode(),
+            )
+        return self.packed
 
 
 def compute_session(files: SessionFiles, manifest: ParsedManifest | None = None) -> SessionRecord:
@@ -315,8 +334,27 @@ def iso_timestamp(value: str | None) -> str | None:
     return moment.isoformat()
 
 
+_MINUTES: dict[int, str] = {}
+
+
 def _iso_from_epoch(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds).isoformat(timespec="seconds")
+    """Local ISO 8601 time to the second, like ``datetime.fromtimestamp(s).isoformat()``.
+
+    The images of a session are written within minutes, so the text up to
+    the minute is cached (local offsets are whole minutes in every real time
+    zone; any other case is computed in full).
+    """
+    fraction, integral = math.modf(seconds)
+    micros = round(fraction * 1e6)  # rounded the way datetime.fromtimestamp rounds
+    whole = int(integral) + (1 if micros >= 1_000_000 else -1 if micros < 0 else 0)
+    minute = whole - whole % 60
+    prefix = _MINUTES.get(minute)
+    if prefix is None:
+        moment = datetime.fromtimestamp(minute)
+        if moment.second or len(_MINUTES) > 100_000:
+            return datetime.fromtimestamp(seconds).isoformat(timespec="seconds")
+        prefix = _MINUTES[minute] = moment.isoformat(timespec="seconds")[:-2]
+    return f"{prefix}{whole - minute:02d}"
 
 
 def image_rows(
@@ -375,9 +413,7 @@ def variation_rows(session_id: str, manifest: Manifest | None) -> list[Variation
     if manifest is None:
         return []
     applied: Counter[tuple[str, str]] = Counter(
-        (name, value)
-        for image in manifest.images
-        for name, value in image.applied_variations.items()
+        chain.from_iterable(image.applied_variations.items() for image in manifest.images)
     )
     rows: list[VariationRow] = []
     seen: set[tuple[str, str]] = set()

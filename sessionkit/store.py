@@ -211,8 +211,53 @@ def _initial_schema(con: sqlite3.Connection) -> None:
     con.execute(_METADATA_DDL)
 
 
+# A session's image and variation rows, stored as one row of two JSON arrays
+# (the row tuples without the session id). One write per session instead of a
+# hundred row inserts and their index entries: at a million images that is
+# most of an index's cost. The views keep one row per image / per value.
+_DETAILS_DDL = """
+DROP TABLE IF EXISTS session_images;
+DROP TABLE IF EXISTS session_variations;
+CREATE TABLE session_details (
+    session_id TEXT PRIMARY KEY,
+    images TEXT NOT NULL,
+    variations TEXT NOT NULL
+);
+CREATE VIEW session_images AS
+SELECT d.session_id,
+       j.value ->> 0 AS filename,
+       j.value ->> 1 AS seed,
+       j.value ->> 2 AS prompt,
+       j.value ->> 3 AS negative_prompt,
+       j.value ->> 4 AS applied_variations,
+       j.value ->> 5 AS on_disk,
+       j.value ->> 6 AS file_mtime,
+       j.value ->> 7 AS file_size
+FROM session_details d, json_each(d.images) j;
+CREATE VIEW session_variations AS
+SELECT d.session_id,
+       j.value ->> 0 AS placeholder,
+       j.value ->> 1 AS value,
+       j.value ->> 2 AS used,
+       j.value ->> 3 AS images
+FROM session_details d, json_each(d.variations) j;
+"""
+
+
+def _packed_details(con: sqlite3.Connection) -> None:
+    """Replace the per-row image and variation tables by ``session_details`` (derived data).
+
+    The rows dropped are recomputed by the next scan: ``STATS_VERSION`` 2
+    marks every older stats row as out of date.
+    """
+    for statement in _DETAILS_DDL.split(";"):
+        if statement.strip():
+            con.execute(statement)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "session_stats, session_images, session_variations, settings", _initial_schema),
+    Migration(2, "session_details: image and variation rows packed per session", _packed_details),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
@@ -319,6 +364,18 @@ class Store:
         with self._lock:
             return self._con.execute(sql, params).fetchall()
 
+    def batches(
+        self, sql: str, params: Sequence[Any] = (), size: int = 256
+    ) -> Iterator[list[tuple[Any, ...]]]:
+        """Run a read query and yield its rows ``size`` at a time (big results, bounded memory)."""
+        with self._lock:
+            cursor = self._con.execute(sql, params)
+            try:
+                while rows := cursor.fetchmany(size):
+                    yield rows
+            finally:
+                cursor.close()
+
     def scan_state(self) -> dict[str, tuple[str | None, int | None, bool, bool]]:
         """``{session_id: (signature, stats_version, is_dryrun, is_missing)}`` for the scanner."""
         rows = self.rows(
@@ -369,7 +426,6 @@ class Store:
         """
         if not records:
             return
-        ids = [(record.stats.session_id,) for record in records]
         columns = (*STATS_COLUMNS, *STATE_COLUMNS)
         stats_rows = [
             (
@@ -381,23 +437,16 @@ class Store:
             for record in records
         ]
 
+        details = [(record.stats.session_id, *record.pack()) for record in records]
+
         def write() -> None:
             with self._transaction() as con:
-                con.executemany("DELETE FROM session_images WHERE session_id = ?", ids)
-                con.executemany("DELETE FROM session_variations WHERE session_id = ?", ids)
                 con.executemany(
                     f"INSERT OR REPLACE INTO session_stats ({', '.join(columns)}) "
                     f"VALUES ({', '.join('?' * len(columns))})",
                     stats_rows,
                 )
-                con.executemany(
-                    f"INSERT INTO session_images VALUES ({', '.join('?' * len(IMAGE_COLUMNS))})",
-                    (row for record in records for row in record.images),
-                )
-                con.executemany(
-                    "INSERT INTO session_variations VALUES (?, ?, ?, ?, ?)",
-                    (row for record in records for row in record.variations),
-                )
+                con.executemany("INSERT OR REPLACE INTO session_details VALUES (?, ?, ?)", details)
 
         self._retry(write)
 

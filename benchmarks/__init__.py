@@ -1,0 +1,1 @@
+"""sessionkit's benchmarks: ``make bench`` (``python -m benchmarks.run``)."""

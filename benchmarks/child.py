@@ -1,0 +1,84 @@
+"""Measurements that must run in a fresh process (imports, peak memory).
+
+``python -m benchmarks.child index ROOT DB``: a cold index into a fresh db.
+``python -m benchmarks.child open DB``: open a db and answer ``kit.sessions()``.
+``python -m benchmarks.child memory DB``: open a db, load every relation, run
+the aggregations, and report the peak RSS.
+
+Each prints one JSON object on its last line of stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from typing import Any
+
+STARTED = time.perf_counter()
+
+
+def _peak_mb(who: int) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024  # Linux reports KiB
+
+
+def index(root: str, db: str) -> dict[str, Any]:
+    from sessionkit import SessionKit
+
+    imported = time.perf_counter()
+    with SessionKit(root=root, db=db, progress=False) as kit:
+        report = kit.index()
+        done = time.perf_counter()
+    return {
+        "seconds": done - imported,
+        "imports": imported - STARTED,
+        "computed": report.computed,
+        "failed": len(report.failed),
+        "peak_main_mb": _peak_mb(resource.RUSAGE_SELF),
+        "peak_worker_mb": _peak_mb(resource.RUSAGE_CHILDREN),
+    }
+
+
+def open_first_query(db: str) -> dict[str, Any]:
+    from sessionkit import SessionKit
+
+    imported = time.perf_counter()
+    kit = SessionKit(db=db, progress=False)
+    rows = len(kit.sessions())
+    done = time.perf_counter()
+    kit.close()
+    return {"seconds": done - STARTED, "imports": imported - STARTED, "rows": rows}
+
+
+def memory(db: str) -> dict[str, Any]:
+    from sessionkit import SessionKit
+
+    kit = SessionKit(db=db, progress=False)
+    kit.sessions()
+    opened = _peak_mb(resource.RUSAGE_SELF)
+    started = time.perf_counter()
+    kit.mirror.ensure_details()
+    details = time.perf_counter() - started
+    images = kit.sql("SELECT count(*) AS n FROM images")["n"][0]
+    kit.seed_sweeps()
+    kit.placeholder_values()
+    kit.sessions(limit=None)
+    result = {
+        "peak_open_mb": opened,
+        "peak_mb": _peak_mb(resource.RUSAGE_SELF),
+        "details_seconds": details,
+        "images": int(images),
+    }
+    kit.close()
+    return result
+
+
+def main(argv: list[str]) -> None:
+    command, *args = argv
+    commands = {"index": index, "open": open_first_query, "memory": memory}
+    print(json.dumps(commands[command](*args)))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
