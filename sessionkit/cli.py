@@ -40,6 +40,11 @@ CELL_MAX_CHARS = 60
 """Table cells longer than this are cut (with ``…``); csv and json keep everything."""
 FORMATS = ("table", "csv", "json")
 DEMO_FOLDER = "demo-root"
+APP_NOTEBOOK = "app.ipynb"
+"""What ``sessionkit serve`` shows: notebook 1's browser without its index printouts."""
+SERVE_HOST = "127.0.0.1"
+SERVE_PORT = 8866
+"""Voila's own default port."""
 _CONTROL_CHARS = {
     **{code: f"\\x{code:02x}" for code in (*range(0x20), 0x7F, *range(0x80, 0xA0))},
     ord("\n"): "\\n",
@@ -164,6 +169,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     lab.add_argument("--port", type=int, metavar="P", help="the server's port (default: Jupyter's)")
     lab.add_argument("--no-browser", action="store_true", help="do not open a browser")
+
+    serve = _command(commands, "serve", run_serve, "serve the session browser as a web app (Voila)")
+    serve.add_argument(
+        "--root",
+        metavar="ROOT",
+        help=f"the sessions root (default: as for lab: ${ROOT_ENV}, the database's root, "
+        "else the demo root)",
+    )
+    serve.add_argument(
+        "--db", metavar="DB", help=f"the sessions.db (default: ${DB_ENV}, else beside the root)"
+    )
+    serve.add_argument(
+        "--port", type=int, default=SERVE_PORT, metavar="P", help=f"default: {SERVE_PORT}"
+    )
+    serve.add_argument(
+        "--host",
+        default=SERVE_HOST,
+        metavar="H",
+        help=f"the address to listen on (default: {SERVE_HOST}: this machine only; the app "
+        "has no login, so anyone who reaches it can edit your marks)",
+    )
     return parser
 
 
@@ -405,14 +431,7 @@ def lab_command(
     the demo), else ``repo/demo-root``, written on first use. The notebooks
     read both through ``SESSIONKIT_ROOT`` / ``SESSIONKIT_DB``.
     """
-    env = dict(environ)
-    db = args.db or environ.get(DB_ENV) or None
-    root = args.root or environ.get(ROOT_ENV) or _recorded_root(db)
-    if root is None:
-        root = str(write_demo(repo / DEMO_FOLDER).root)  # a no-op once it is there
-    env[ROOT_ENV] = str(Path(root).expanduser().resolve())
-    if db:
-        env[DB_ENV] = str(Path(db).expanduser().resolve())
+    env = notebook_env(args, environ, repo)
     notebooks = repo / "notebooks"
     notebooks.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={notebooks}"]
@@ -423,6 +442,73 @@ def lab_command(
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")  # Jupyter refuses to start as root without it
     return command, env
+
+
+def notebook_env(
+    args: argparse.Namespace, environ: Mapping[str, str], repo: Path
+) -> dict[str, str]:
+    """``environ`` plus the root and database the notebooks read, writing the demo if needed.
+
+    The root is ``--root``, else ``$SESSIONKIT_ROOT``, else the one recorded
+    in an existing database (so a configured database is never pointed at
+    the demo), else ``repo/demo-root``, written on first use.
+    """
+    env = dict(environ)
+    db = args.db or environ.get(DB_ENV) or None
+    root = args.root or environ.get(ROOT_ENV) or _recorded_root(db)
+    if root is None:
+        root = str(write_demo(repo / DEMO_FOLDER).root)  # a no-op once it is there
+    env[ROOT_ENV] = str(Path(root).expanduser().resolve())
+    if db:
+        env[DB_ENV] = str(Path(db).expanduser().resolve())
+    return env
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """Run Voila on the app notebook until it stops; its exit code is ours."""
+    if importlib.util.find_spec("voila") is None:
+        raise SessionKitError("Voila is not installed: pip install 'sessionkit[app]'")
+    app = repository() / "notebooks" / APP_NOTEBOOK
+    if not app.is_file():  # an installed wheel carries no notebooks
+        raise SessionKitError(f"the app notebook is missing: {app}; serve runs from a clone")
+    command, env = serve_command(args, os.environ, repository())
+    print(f"sessions root: {env[ROOT_ENV]}", file=sys.stderr)
+    print(f"serving the session browser on {serve_url(args.host, args.port)}", flush=True)
+    with subprocess.Popen(command, env=env) as server:
+        while True:
+            try:
+                return server.wait()
+            except KeyboardInterrupt:
+                continue  # Voila gets the same Ctrl-C and stops; wait for its exit code
+
+
+def serve_command(
+    args: argparse.Namespace, environ: Mapping[str, str], repo: Path
+) -> tuple[list[str], dict[str, str]]:
+    """The Voila command line serving ``notebooks/app.ipynb``, and its environment.
+
+    Root and database are found as for ``lab`` (:func:`notebook_env`). Voila
+    shows outputs only (its default ``--strip_sources``), opens no browser,
+    and must not wander to another port when ``--port`` is taken: the URL we
+    printed would then be wrong, so ``port_retries=0`` makes it fail instead.
+    """
+    env = notebook_env(args, environ, repo)
+    command = [
+        sys.executable,
+        "-m",
+        "voila",
+        str(repo / "notebooks" / APP_NOTEBOOK),
+        "--no-browser",
+        f"--port={args.port}",
+        f"--Voila.ip={args.host}",
+        "--Voila.port_retries=0",
+    ]
+    return command, env
+
+
+def serve_url(host: str, port: int) -> str:
+    """The address to open; an IPv6 host goes in brackets."""
+    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
 
 def _recorded_root(db: str | None) -> str | None:

@@ -441,7 +441,7 @@ def test_list_csv_has_full_rows(root: Path, db: str, capsys: pytest.CaptureFixtu
         '"portrait of a woman, {EXPRESSION}",low quality,512,768,25,7.0,Euler a,4,4,100.0,0,'
         '"{""EXPRESSION"":4}","{""EXPRESSION"":[""smiling"",""neutral"",""sad"",""angry""]}",'
         "2025-11-07T12:00:00,2025-11-07T12:00:00.123456,2025-11-07T12:05:00,2025-11-07T12:05:00,"
-        "NOW,1,completed,manifest,,False,,False,"
+        "NOW,2,completed,manifest,,False,,False,"
         '"{""EXPRESSION"": 4}","{""EXPRESSION"": [""smiling"", ""neutral"", ""sad"", ""angry""]}",'
         '0,1,0,,,"[""keeper"", ""a-b""]",,NOW,NOW'
     )
@@ -483,7 +483,7 @@ def test_list_json_is_an_array_of_full_rows(
         "manifest_generated_at": "2025-11-07T12:00:00.123456",
         "first_image_created_at": IMAGE_TIME.isoformat(),
         "last_image_created_at": IMAGE_TIME.isoformat(),
-        "stats_version": 1,
+        "stats_version": 2,
         "status": "completed",
         "stats_source": "manifest",
         "stats_error": None,
@@ -630,7 +630,7 @@ Stats
   first_image_created_at: 2025-11-07T12:05:00
   last_image_created_at: 2025-11-07T12:05:00
   stats_computed_at: NOW
-  stats_version: 1
+  stats_version: 2
   status: completed
   stats_source: manifest
   stats_error:
@@ -1082,6 +1082,112 @@ def subcommands() -> Iterator[str]:
 
 def test_every_subcommand_is_in_the_readme() -> None:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    assert list(subcommands()) == ["index", "list", "show", "tag", "like", "sql", "demo", "lab"]
+    assert list(subcommands()) == [
+        "index",
+        "list",
+        "show",
+        "tag",
+        "like",
+        "sql",
+        "demo",
+        "lab",
+        "serve",
+    ]
     missing = [name for name in subcommands() if f"sessionkit {name}" not in readme]
     assert missing == []
+
+
+# -- serve ---------------------------------------------------------------------
+
+
+def serve_args(*argv: str) -> argparse.Namespace:
+    return cli.build_parser().parse_args(["serve", *argv])
+
+
+def test_serve_command_runs_voila_on_the_app_notebook(root: Path, tmp_path: Path) -> None:
+    """Local only by default, on Voila's port, and never quietly on another port."""
+    repo = tmp_path / "repo"
+    command, env = cli.serve_command(serve_args(), {"SESSIONKIT_ROOT": str(root)}, repo)
+    assert command == [
+        sys.executable,
+        "-m",
+        "voila",
+        str(repo / "notebooks" / "app.ipynb"),
+        "--no-browser",
+        "--port=8866",
+        "--Voila.ip=127.0.0.1",
+        "--Voila.port_retries=0",
+    ]
+    assert env == {"SESSIONKIT_ROOT": str(root)}
+
+
+def test_serve_command_takes_root_db_port_and_host(root: Path, tmp_path: Path) -> None:
+    command, env = cli.serve_command(
+        serve_args(
+            *("--root", str(root), "--db", str(tmp_path / "app.db")),
+            *("--port", "9001", "--host", "0.0.0.0"),
+        ),
+        {"SESSIONKIT_ROOT": "/elsewhere", "SESSIONKIT_DB": "/elsewhere.db", "HOME": "/h"},
+        tmp_path / "repo",
+    )
+    assert command[-3:] == ["--port=9001", "--Voila.ip=0.0.0.0", "--Voila.port_retries=0"]
+    assert env == {
+        "SESSIONKIT_ROOT": str(root),
+        "SESSIONKIT_DB": str(tmp_path / "app.db"),
+        "HOME": "/h",
+    }
+
+
+def test_serve_command_finds_the_root_as_lab_does(root: Path, db: str, tmp_path: Path) -> None:
+    """A database that records a root serves that root; with nothing configured, the demo."""
+    repo = tmp_path / "repo"
+    assert cli.serve_command(serve_args(), {"SESSIONKIT_DB": db}, repo)[1] == {
+        "SESSIONKIT_ROOT": str(root),
+        "SESSIONKIT_DB": db,
+    }
+    assert not (repo / "demo-root").exists()
+    assert cli.serve_command(serve_args(), {}, repo)[1] == {
+        "SESSIONKIT_ROOT": str(repo / "demo-root")
+    }
+    assert (repo / "demo-root" / ".sessionkit-demo").exists()
+
+
+def test_serve_url() -> None:
+    assert cli.serve_url("127.0.0.1", 8866) == "http://127.0.0.1:8866/"
+    assert cli.serve_url("::1", 80) == "http://[::1]:80/"
+
+
+def test_serve_prints_the_url_and_returns_voila_exit_code(
+    root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(subprocess, "Popen", FakeServer)
+    assert run(capsys, "serve", "--root", str(root), "--port", "8870") == (
+        3,
+        "serving the session browser on http://127.0.0.1:8870/\n",
+        f"sessions root: {root}\n",
+    )
+    assert FakeServer.started[-1][2:4] == ["voila", str(REPO / "notebooks" / "app.ipynb")]
+
+
+def test_serve_without_voila_says_how_to_get_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    assert run(capsys, "serve") == (
+        1,
+        "",
+        "Error: Voila is not installed: pip install 'sessionkit[app]'\n",
+    )
+
+
+def test_serve_without_the_app_notebook_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An installed wheel carries no notebooks: say where serve works instead of a Voila error."""
+    monkeypatch.setattr(cli, "repository", lambda: tmp_path / "site-packages")
+    code, out, err = run(capsys, "serve")
+    assert (code, out) == (1, "")
+    assert err == (
+        f"Error: the app notebook is missing: {tmp_path / 'site-packages' / 'notebooks'}"
+        "/app.ipynb; serve runs from a clone\n"
+    )

@@ -9,6 +9,7 @@ run nothing. The widgets only assemble what these functions return.
 from __future__ import annotations
 
 import html
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
@@ -46,9 +47,19 @@ STYLE = """
   margin: 1px; font-size: 0.85em; }
 .sk-strip { display: flex; flex-wrap: wrap; gap: 4px; }
 .sk-strip img { width: 96px; height: 96px; object-fit: cover; border-radius: 4px; }
-.sk-sections dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px;
-  margin: 4px 0 8px; }
-.sk-sections dt { color: #555; } .sk-sections dd { margin: 0; overflow-wrap: anywhere; }
+/* doubled classes: JupyterLab's and Voila's output-area rules float dt at 20 % width */
+.sk-sections.sk-sections dl { display: grid; grid-template-columns: max-content 1fr;
+  gap: 2px 12px; margin: 4px 0 8px; }
+.sk-sections.sk-sections dt { color: #555; float: none; width: auto; font-weight: 600;
+  display: block; }
+.sk-sections.sk-sections dd { margin: 0; overflow-wrap: anywhere; display: block; }
+/* ipywidgets gives HTML content the 28 px line height of a button row */
+.sk-card .widget-html-content, .sk-detail .widget-html-content { line-height: 1.4; }
+/* at 320 px the editor's fixed-width inputs must shrink and wrap, never push the page wider */
+.sk-detail .widget-hbox { flex-wrap: wrap; }
+.sk-detail .widget-inline-hbox { flex-shrink: 1; min-width: 0; }
+.sk-detail .jupyter-widgets { max-width: calc(100% - 4px); }
+.sk-editor .sk-error:has(> .widget-html-content:empty) { display: none; }
 .sk-prompt { white-space: pre-wrap; overflow-wrap: anywhere; }
 .sk-prompt mark { background: #fff3b0; }
 .sk-warning { color: #8a4b00; } .sk-error { color: #c62828; }
@@ -61,8 +72,10 @@ STYLE = """
 
 
 def esc(value: Any) -> str:
-    """``value`` as escaped HTML text; ``None`` shows as a dash."""
-    return "—" if value is None else html.escape(str(value))
+    """``value`` as escaped HTML text; ``None`` (or NaN) shows as a dash."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"  # NaN is how pandas spells a NULL in a float or object column
+    return html.escape(str(value))
 
 
 def completion_class(percent: float | None) -> str:
