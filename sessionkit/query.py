@@ -298,19 +298,20 @@ def placeholder_values(
     """How often each used placeholder value appears, and the like rate of its sessions.
 
     ``like_rate`` is the share of the sessions that used the value which are
-    liked; with ``by_model`` the counts are split by model.
+    liked; with ``by_model`` the counts are split by model. A variation row is
+    unique per (session, placeholder, value), so ``count(*)`` counts sessions
+    (``count(DISTINCT session_id)`` cost five times as much at 10k sessions).
     """
     scope, params = ("AND v.session_id = ?", [session_id]) if session_id else ("", [])
     model = "coalesce(model_name(s.sd_model), '(unknown)') AS model," if by_model else ""
     return mirror.query(
         f"""
         SELECT v.placeholder, v.value, {model}
-               count(DISTINCT v.session_id) AS sessions,
+               count(*) AS sessions,
                sum(v.images)::BIGINT AS images,
-               count(DISTINCT v.session_id) FILTER (WHERE s.is_favorite = 1) AS liked_sessions,
+               count(*) FILTER (WHERE s.is_favorite = 1) AS liked_sessions,
                coalesce(sum(v.images) FILTER (WHERE s.is_favorite = 1), 0)::BIGINT AS liked_images,
-               round(count(DISTINCT v.session_id) FILTER (WHERE s.is_favorite = 1)
-                     / count(DISTINCT v.session_id), 4) AS like_rate
+               round(count(*) FILTER (WHERE s.is_favorite = 1) / count(*), 4) AS like_rate
         FROM variations v JOIN sessions s USING (session_id)
         WHERE v.used AND NOT s.is_dryrun AND NOT s.is_missing {scope}
         GROUP BY ALL ORDER BY v.placeholder, images DESC, v.value{", model" if by_model else ""}
