@@ -25,6 +25,8 @@ Relations:
     one row per image / per (session, placeholder, value). These are the
     big ones (a million rows at scale), so they are loaded on first use and
     kept current incrementally after that.
+``image_counts``
+    distinct seeds and prompts per session, kept with ``images``.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ _STATS_TYPES = {
 _METADATA_TYPES = {"is_test": "INTEGER", "is_complete": "INTEGER", "is_favorite": "INTEGER"}
 _IMAGE_TYPES = {"seed": "BIGINT", "on_disk": "BOOLEAN", "file_size": "BIGINT"}
 _VARIATION_TYPES = {"used": "BOOLEAN", "images": "INTEGER"}
-DETAIL_TABLES = ("images", "variations")
+DETAIL_TABLES = ("images", "variations", "image_counts")
 
 _SESSIONS_VIEW = """
 CREATE OR REPLACE VIEW sessions AS
@@ -123,6 +125,9 @@ class Mirror:
         self._create("session_metadata", METADATA_COLUMNS, {**_METADATA_TYPES, "tags": "VARCHAR[]"})
         self._create("images", IMAGE_COLUMNS, _IMAGE_TYPES)
         self._create("variations", VARIATION_COLUMNS, _VARIATION_TYPES)
+        self.con.execute(
+            "CREATE TABLE image_counts (session_id VARCHAR, seeds INTEGER, prompts INTEGER)"
+        )
         self.con.execute(
             "CREATE TABLE session_state (session_id VARCHAR, is_dryrun BOOLEAN, "
             "missing_since VARCHAR, placeholders MAP(VARCHAR, INTEGER), "
@@ -213,6 +218,13 @@ class Mirror:
             frame = _frame(rows, ("session_id", "images", "variations"))
             self._append("images", frame, _UNPACK_IMAGES)
             self._append("variations", frame, _UNPACK_VARIATIONS)
+        # distinct seeds and prompts per session, for seed-sweep summaries without
+        # aggregating a million image rows on every call
+        self.con.execute(
+            "INSERT INTO image_counts SELECT session_id, count(DISTINCT seed), "
+            f"count(DISTINCT prompt) FROM images {where} GROUP BY session_id",
+            params,
+        )
 
     def _reload_state(self) -> None:
         self.con.execute("DELETE FROM session_state")

@@ -250,11 +250,11 @@ def seed_sweeps(mirror: Mirror) -> pd.DataFrame:
         f"""
         SELECT s.session_id, s.sd_model, s.seed_mode, s.images_actual, s.images_expected,
                s.completion_percentage, s.is_favorite, s.session_created_at,
-               count(DISTINCT i.seed) AS seeds,
-               count(DISTINCT i.prompt) AS prompts
-        FROM sessions s LEFT JOIN images i USING (session_id)
+               coalesce(c.seeds, 0) AS seeds,
+               coalesce(c.prompts, 0) AS prompts
+        FROM sessions s LEFT JOIN image_counts c USING (session_id)
         WHERE s.is_seed_sweep = 1 AND {_LISTED}
-        GROUP BY ALL ORDER BY s.session_created_at DESC NULLS LAST, s.session_id
+        ORDER BY s.session_created_at DESC NULLS LAST, s.session_id
         """,
         details=True,
     )

@@ -195,3 +195,12 @@ def test_model_name_groups_the_spellings_of_a_checkpoint(
     kit: SessionKit, checkpoint: str, name: str | None
 ) -> None:
     assert kit.sql("SELECT model_name(?) AS m", [checkpoint])["m"][0] == name
+
+
+def test_seed_sweep_counts_follow_a_rescan(kit: SessionKit, root: Path) -> None:
+    assert kit.seed_sweeps()[["seeds", "prompts"]].values.tolist() == [[4, 1]]
+    write_session(
+        root, SWEEP, manifest("Sweep", images=6, seed_list=[1, 2], expressions=("smiling",))
+    )
+    kit.index()
+    assert kit.seed_sweeps()[["seeds", "prompts"]].values.tolist() == [[6, 1]]
