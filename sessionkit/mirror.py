@@ -14,8 +14,9 @@ Relations:
 ``session_metadata``
     exactly the §2.2 columns, ``tags`` as ``VARCHAR[]``.
 ``session_state``
-    sessionkit's bookkeeping: ``is_dryrun``, ``missing_since``, and the
-    parsed ``placeholders`` / ``variations_summary`` maps.
+    sessionkit's bookkeeping: ``is_dryrun``, ``missing_since``, the parsed
+    ``placeholders`` / ``variations_summary`` maps, and ``model``
+    (``model_name(sd_model)``, computed once rather than on every query).
 ``sessions`` (view)
     stats joined with metadata and state; sessions without metadata get the
     defaults.
@@ -75,6 +76,7 @@ SELECT
     st.missing_since IS NOT NULL AS is_missing,
     st.placeholders,
     st.variations_summary,
+    st.model,
     COALESCE(m.is_test, 0) AS is_test,
     COALESCE(m.is_complete, 1) AS is_complete,
     COALESCE(m.is_favorite, 0) AS is_favorite,
@@ -131,10 +133,10 @@ class Mirror:
         self.con.execute(
             "CREATE TABLE session_state (session_id VARCHAR, is_dryrun BOOLEAN, "
             "missing_since VARCHAR, placeholders MAP(VARCHAR, INTEGER), "
-            "variations_summary MAP(VARCHAR, VARCHAR[]))"
+            "variations_summary MAP(VARCHAR, VARCHAR[]), model VARCHAR)"
         )
-        self.con.execute(_SESSIONS_VIEW)
         self.con.execute(_MODEL_NAME_MACRO)
+        self.con.execute(_SESSIONS_VIEW)
 
     def _create(self, table: str, columns: Sequence[str], types: dict[str, str]) -> None:
         body = ", ".join(f"{name} {types.get(name, 'VARCHAR')}" for name in columns)
@@ -233,17 +235,17 @@ class Mirror:
     def _insert_state(self, where: str, params: list[str]) -> None:
         rows = self._store.rows(
             "SELECT session_id, is_dryrun, missing_since, placeholders_json, "
-            f"variations_summary_json FROM session_stats {where}",
+            f"variations_summary_json, sd_model FROM session_stats {where}",
             params,
         )
-        frame = _frame(rows, ("session_id", "is_dryrun", "missing_since", "p", "v"))
+        frame = _frame(rows, ("session_id", "is_dryrun", "missing_since", "p", "v", "m"))
         self._append(
             "session_state",
             frame,
             "SELECT session_id, is_dryrun::BOOLEAN, missing_since, "
             "TRY_CAST(json_transform(p, '\"MAP(VARCHAR, INTEGER)\"') AS MAP(VARCHAR, INTEGER)), "
             "TRY_CAST(json_transform(v, '\"MAP(VARCHAR, VARCHAR[])\"') "
-            "AS MAP(VARCHAR, VARCHAR[])) FROM frame",
+            "AS MAP(VARCHAR, VARCHAR[])), model_name(m) FROM frame",
         )
 
     def _replace_metadata(self, rows: list[tuple[Any, ...]]) -> None:

@@ -201,7 +201,7 @@ def models(mirror: Mirror) -> pd.DataFrame:
     ``model`` filter, which is a substring match.
     """
     return mirror.query(
-        f"SELECT model_name(sd_model) AS model, count(*) AS sessions FROM sessions "
+        f"SELECT model, count(*) AS sessions FROM sessions "
         f"WHERE {_LISTED} AND model IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1"
     )
 
@@ -226,7 +226,7 @@ def by_model(mirror: Mirror) -> pd.DataFrame:
     """Per model: sessions, images, completion, likes and active period."""
     return mirror.query(
         f"""
-        SELECT coalesce(model_name(sd_model), '(unknown)') AS model,
+        SELECT coalesce(model, '(unknown)') AS model,
                count(*) AS sessions,
                sum(images_actual)::BIGINT AS images_actual,
                sum(images_expected)::BIGINT AS images_expected,
@@ -265,7 +265,7 @@ def timeline(mirror: Mirror, freq: str, *, by_model: bool = False) -> pd.DataFra
     unit = TIMELINE_FREQUENCIES.get(freq)
     if unit is None:
         raise InvalidFilter(f"freq must be one of {', '.join(TIMELINE_FREQUENCIES)}, not {freq!r}")
-    model = "coalesce(model_name(sd_model), '(unknown)') AS model," if by_model else ""
+    model = "coalesce(model, '(unknown)') AS model," if by_model else ""
     return mirror.query(
         f"""
         SELECT date_trunc('{unit}', session_created_at::TIMESTAMP) AS period, {model}
@@ -303,7 +303,7 @@ def placeholder_values(
     (``count(DISTINCT session_id)`` cost five times as much at 10k sessions).
     """
     scope, params = ("AND v.session_id = ?", [session_id]) if session_id else ("", [])
-    model = "coalesce(model_name(s.sd_model), '(unknown)') AS model," if by_model else ""
+    model = "coalesce(s.model, '(unknown)') AS model," if by_model else ""
     return mirror.query(
         f"""
         SELECT v.placeholder, v.value, {model}

@@ -433,7 +433,7 @@ def test_list_csv_has_full_rows(root: Path, db: str, capsys: pytest.CaptureFixtu
         "variations_summary_json,session_created_at,manifest_generated_at,"
         "first_image_created_at,last_image_created_at,stats_computed_at,stats_version,status,"
         "stats_source,stats_error,is_dryrun,missing_since,is_missing,placeholders,"
-        "variations_summary,is_test,is_complete,is_favorite,user_rating,user_note,tags,"
+        "variations_summary,model,is_test,is_complete,is_favorite,user_rating,user_note,tags,"
         "auto_metadata,metadata_created_at,metadata_updated_at"
     )
     assert normalised(portrait, root) == (
@@ -443,7 +443,7 @@ def test_list_csv_has_full_rows(root: Path, db: str, capsys: pytest.CaptureFixtu
         "2025-11-07T12:00:00,2025-11-07T12:00:00.123456,2025-11-07T12:05:00,2025-11-07T12:05:00,"
         "NOW,2,completed,manifest,,False,,False,"
         '"{""EXPRESSION"": 4}","{""EXPRESSION"": [""smiling"", ""neutral"", ""sad"", ""angry""]}",'
-        '0,1,0,,,"[""keeper"", ""a-b""]",,NOW,NOW'
+        'realisticVisionV60B1_v51VAE,0,1,0,,,"[""keeper"", ""a-b""]",,NOW,NOW'
     )
     assert len(others) == 3
     assert next(csv.DictReader(io.StringIO(out)))["tags"] == '["keeper", "a-b"]'
@@ -492,6 +492,7 @@ def test_list_json_is_an_array_of_full_rows(
         "is_missing": False,
         "placeholders": {"EXPRESSION": 4},
         "variations_summary": {"EXPRESSION": ["smiling", "neutral", "sad", "angry"]},
+        "model": "realisticVisionV60B1_v51VAE",
         "is_test": 0,
         "is_complete": 1,
         "is_favorite": 0,
