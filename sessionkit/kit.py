@@ -337,7 +337,12 @@ class SessionKit:
 
     @property
     def duckdb(self) -> Connection:
-        """The mirror's DuckDB connection, all relations loaded (for jupysql's ``%sql``)."""
+        """The mirror's DuckDB connection, all relations loaded (for jupysql's ``%sql``).
+
+        It is the mirror itself: tables you create there are yours, but rows you
+        change in its relations are not what :meth:`sessions` returns (it keeps
+        its rows until the next index or edit); change data through the API.
+        """
         self.mirror.ensure_details()
         return self.mirror.con
 

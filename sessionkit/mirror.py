@@ -117,6 +117,7 @@ class Mirror:
         self.con.execute("USE mirror")
         self._create_tables()
         self._details_loaded = False
+        self._rows: pd.DataFrame | None = None
         self.reload()
 
     def close(self) -> None:
@@ -147,6 +148,7 @@ class Mirror:
     def reload(self) -> None:
         """Rebuild the session-level relations (cheap: one row per session)."""
         with self._lock:
+            self._rows = None
             self._replace(
                 "session_stats", STATS_COLUMNS, self._store_rows("session_stats", STATS_COLUMNS)
             )
@@ -157,6 +159,7 @@ class Mirror:
         """Bring the mirror up to date after an index that changed ``session_ids``."""
         ids = list(dict.fromkeys(session_ids))
         with self._lock:
+            self._rows = None
             if len(ids) > _INCREMENTAL_LIMIT:
                 self.reload()
             else:  # a rescan changes few sessions: copy only theirs (and all metadata)
@@ -180,6 +183,8 @@ class Mirror:
     def refresh_metadata(self, session_id: str) -> None:
         """Copy one session's metadata row after a write."""
         with self._lock:
+            if self._rows is not None:
+                self._rows = self._rows.drop(index=session_id, errors="ignore")
             self.con.execute("DELETE FROM session_metadata WHERE session_id = ?", [session_id])
             rows = self._store.rows(
                 f"SELECT {', '.join(METADATA_COLUMNS)} FROM session_metadata WHERE session_id = ?",
@@ -305,6 +310,37 @@ class Mirror:
         """
         _check_read_only(sql)
         return self.query(sql, params, details=_mentions_details(sql))
+
+    def session_rows(self, session_ids: Sequence[str]) -> pd.DataFrame:
+        """Whole ``sessions`` rows for ``session_ids``, in that order.
+
+        Converting whole rows (prompts, maps, tag lists) to pandas is most of
+        what a page of ``kit.sessions()`` costs, so rows are kept once
+        converted: a query only chooses ids on narrow columns, and only rows
+        not seen since the mirror last changed are read. An index clears the
+        rows; a metadata write drops that session's row.
+        """
+        ids = list(session_ids)
+        with self._lock:
+            cached = self._rows
+            missing = [i for i in ids if cached is None or i not in cached.index]
+            if cached is None or missing:
+                fresh = self.con.execute(
+                    "SELECT * FROM sessions WHERE session_id IN (SELECT unnest(?::VARCHAR[]))",
+                    [missing],
+                ).df()
+                fresh = fresh.set_index("session_id", drop=False)
+                cached = fresh if cached is None or cached.empty else pd.concat([cached, fresh])
+                self._rows = cached
+            return cached.loc[ids].reset_index(drop=True)
+
+    def column(self, sql: str, params: Sequence[Any] | None = None) -> list[Any]:
+        """The first column of a query's rows, as a list (no DataFrame)."""
+        with self._lock:
+            try:
+                return [row[0] for row in self.con.execute(sql, params or []).fetchall()]
+            except duckdb.Error as exc:
+                raise QueryError(str(exc).strip()) from None
 
     def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
         with self._lock:

@@ -181,9 +181,8 @@ def select_sessions(
         params.append(limit)
     page += " OFFSET ?"
     params.append(offset)
-    # Pick the page on narrow columns first, then read whole rows for it only:
-    # sorting every session's prompts and maps to keep a hundred is most of the cost.
-    return mirror.query(f"SELECT * FROM sessions WHERE session_id IN ({page}) {order}", params)
+    # Choose the page on narrow columns; the mirror keeps whole rows converted.
+    return mirror.session_rows(mirror.column(page, params))
 
 
 def count_sessions(mirror: Mirror, where: SessionFilter) -> int:
