@@ -191,6 +191,13 @@ def count_sessions(mirror: Mirror, where: SessionFilter) -> int:
 
 
 _LISTED = "NOT is_dryrun AND NOT is_missing"
+_FLAGS = (
+    "SELECT st.session_id, st.model, st.is_dryrun, st.missing_since IS NOT NULL AS is_missing, "
+    "coalesce(m.is_favorite, 0) AS is_favorite "
+    "FROM session_state st LEFT JOIN session_metadata m USING (session_id)"
+)
+"""The few per-session columns that joins with the big relations need: joining
+the whole ``sessions`` view costs a fifth more at a million rows."""
 
 
 def models(mirror: Mirror) -> pd.DataFrame:
@@ -311,7 +318,7 @@ def placeholder_values(
                count(*) FILTER (WHERE s.is_favorite = 1) AS liked_sessions,
                coalesce(sum(v.images) FILTER (WHERE s.is_favorite = 1), 0)::BIGINT AS liked_images,
                round(count(*) FILTER (WHERE s.is_favorite = 1) / count(*), 4) AS like_rate
-        FROM variations v JOIN sessions s USING (session_id)
+        FROM variations v JOIN ({_FLAGS}) s USING (session_id)
         WHERE v.used AND NOT s.is_dryrun AND NOT s.is_missing {scope}
         GROUP BY ALL ORDER BY v.placeholder, images DESC, v.value{", model" if by_model else ""}
         """,
