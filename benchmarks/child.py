@@ -23,6 +23,15 @@ def _peak_mb(who: int) -> float:
     return resource.getrusage(who).ru_maxrss / 1024  # Linux reports KiB
 
 
+def _current_mb() -> float:
+    """Resident memory now (what the process holds after the peak has passed)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def index(root: str, db: str) -> dict[str, Any]:
     from sessionkit import SessionKit
 
@@ -67,6 +76,7 @@ def memory(db: str) -> dict[str, Any]:
     result = {
         "peak_open_mb": opened,
         "peak_mb": _peak_mb(resource.RUSAGE_SELF),
+        "settled_mb": _current_mb(),
         "details_seconds": details,
         "images": int(images),
     }

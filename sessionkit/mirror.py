@@ -115,6 +115,10 @@ class Mirror:
         # holds a third less once checkpointed (prompts repeat within a session).
         self.con.execute("ATTACH ':memory:' AS mirror (COMPRESS)")
         self.con.execute("USE mirror")
+        # hand freed memory back to the system soon: loading a million image
+        # rows otherwise leaves the process holding twice what the data needs
+        self.con.execute("SET allocator_flush_threshold = '8MB'")
+        self.con.execute("SET allocator_bulk_deallocation_flush_threshold = '8MB'")
         self._create_tables()
         self._details_loaded = False
         self._rows: pd.DataFrame | None = None
@@ -217,14 +221,17 @@ class Mirror:
         DuckDB parses the JSON arrays itself (``json_transform``), so a
         million image rows never become Python objects.
         """
-        for rows in self._store.batches(
+        batches = self._store.batches(
             f"SELECT session_id, images, variations FROM session_details {where}",
             params,
             _DETAIL_BATCH,
-        ):
+        )
+        for number, rows in enumerate(batches, start=1):
             frame = _frame(rows, ("session_id", "images", "variations"))
             self._append("images", frame, _UNPACK_IMAGES)
             self._append("variations", frame, _UNPACK_VARIATIONS)
+            if number % _CHECKPOINT_EVERY == 0:
+                self.con.execute("CHECKPOINT")  # compress as we go, not all at the end
         # distinct seeds and prompts per session, for seed-sweep summaries without
         # aggregating a million image rows on every call
         self.con.execute(
@@ -350,6 +357,8 @@ class Mirror:
 
 _INCREMENTAL_LIMIT = 1000
 """Above this many changed sessions, the session-level relations are rebuilt whole."""
+_CHECKPOINT_EVERY = 4
+"""Detail batches between checkpoints while loading (each compresses what came before)."""
 _DETAIL_BATCH = 256
 """Sessions unpacked per step: bounds the JSON text held in Python at once."""
 _UNPACK_IMAGES = """
