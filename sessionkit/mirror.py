@@ -153,9 +153,11 @@ class Mirror:
         """Rebuild the session-level relations (cheap: one row per session)."""
         with self._lock:
             self._rows = None
-            self._replace(
-                "session_stats", STATS_COLUMNS, self._store_rows("session_stats", STATS_COLUMNS)
-            )
+            self.con.execute("DELETE FROM session_stats")
+            for rows in self._store.batches(
+                f"SELECT {', '.join(STATS_COLUMNS)} FROM session_stats", (), _STATS_BATCH
+            ):
+                self._insert("session_stats", STATS_COLUMNS, rows)
             self._reload_state()
             self._replace_metadata(self._store_rows("session_metadata", METADATA_COLUMNS))
 
@@ -245,20 +247,22 @@ class Mirror:
         self._insert_state("", [])
 
     def _insert_state(self, where: str, params: list[str]) -> None:
-        rows = self._store.rows(
+        for rows in self._store.batches(
             "SELECT session_id, is_dryrun, missing_since, placeholders_json, "
             f"variations_summary_json, sd_model FROM session_stats {where}",
             params,
-        )
-        frame = _frame(rows, ("session_id", "is_dryrun", "missing_since", "p", "v", "m"))
-        self._append(
-            "session_state",
-            frame,
-            "SELECT session_id, is_dryrun::BOOLEAN, missing_since, "
-            "TRY_CAST(json_transform(p, '\"MAP(VARCHAR, INTEGER)\"') AS MAP(VARCHAR, INTEGER)), "
-            "TRY_CAST(json_transform(v, '\"MAP(VARCHAR, VARCHAR[])\"') "
-            "AS MAP(VARCHAR, VARCHAR[])), model_name(m) FROM frame",
-        )
+            _STATS_BATCH,
+        ):
+            frame = _frame(rows, ("session_id", "is_dryrun", "missing_since", "p", "v", "m"))
+            self._append(
+                "session_state",
+                frame,
+                "SELECT session_id, is_dryrun::BOOLEAN, missing_since, "
+                "TRY_CAST(json_transform(p, '\"MAP(VARCHAR, INTEGER)\"') "
+                "AS MAP(VARCHAR, INTEGER)), "
+                "TRY_CAST(json_transform(v, '\"MAP(VARCHAR, VARCHAR[])\"') "
+                "AS MAP(VARCHAR, VARCHAR[])), model_name(m) FROM frame",
+            )
 
     def _replace_metadata(self, rows: list[tuple[Any, ...]]) -> None:
         self.con.execute("DELETE FROM session_metadata")
@@ -278,10 +282,6 @@ class Mirror:
 
     def _store_rows(self, table: str, columns: Sequence[str]) -> list[tuple[Any, ...]]:
         return self._store.rows(f"SELECT {', '.join(columns)} FROM {table}")
-
-    def _replace(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
-        self.con.execute(f"DELETE FROM {table}")
-        self._insert(table, columns, rows)
 
     def _insert(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
         self._append(table, _frame(rows, columns), "SELECT * FROM frame")
@@ -357,6 +357,8 @@ class Mirror:
 
 _INCREMENTAL_LIMIT = 1000
 """Above this many changed sessions, the session-level relations are rebuilt whole."""
+_STATS_BATCH = 2000
+"""Session rows copied per step: a whole library at once would hold every prompt twice."""
 _CHECKPOINT_EVERY = 4
 """Detail batches between checkpoints while loading (each compresses what came before)."""
 _DETAIL_BATCH = 256

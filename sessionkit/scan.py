@@ -42,7 +42,10 @@ MANIFEST = "manifest.json"
 PARALLEL_THRESHOLD = 400
 """Below this many sessions to compute, one process is faster than starting workers."""
 CHUNK = 32
-WRITE_BATCH = 512
+WRITE_BATCH = 128
+"""Records per SQLite transaction: small enough to bound what waits in memory
+(indexing 10k sessions peaks at ~190 MB, ~220 MB with 512) and to release
+the write lock often; large enough that commits cost nothing measurable."""
 AHEAD = 4
 """Chunks in flight per worker."""
 
