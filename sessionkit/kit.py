@@ -198,6 +198,15 @@ class SessionKit:
             }
         return {**row, "tags": parse_tags(row["tags"])}
 
+    def used_values(self, session_id: str) -> dict[str, list[str]]:
+        """Every value each placeholder used in one session, in the manifest's order."""
+        self._require_known(session_id)
+        values: dict[str, list[str]] = {}
+        for placeholder, value, used, _images in self.store.variation_rows(session_id):
+            if used:
+                values.setdefault(str(placeholder), []).append(str(value))
+        return values
+
     def update_metadata(
         self, session_id: str, *, expected_updated_at: str | None = None, **fields: Any
     ) -> dict[str, Any]:

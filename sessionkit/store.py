@@ -392,6 +392,18 @@ class Store:
         )
         return dict(zip(columns, found[0], strict=True)) if found else None
 
+    def variation_rows(self, session_id: str) -> list[list[Any]]:
+        """One session's ``[placeholder, value, used, images]`` rows, in manifest order.
+
+        Read from its packed row, so showing one session's values never loads
+        every session's into the mirror.
+        """
+        found = self.rows(
+            "SELECT variations FROM session_details WHERE session_id = ?", (session_id,)
+        )
+        rows: list[list[Any]] = orjson.loads(found[0][0]) if found else []
+        return rows
+
     def metadata(self, session_id: str) -> dict[str, Any] | None:
         """The ``session_metadata`` row as stored (``tags`` still JSON text), or ``None``."""
         found = self.rows(

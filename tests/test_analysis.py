@@ -204,3 +204,10 @@ def test_seed_sweep_counts_follow_a_rescan(kit: SessionKit, root: Path) -> None:
     )
     kit.index()
     assert kit.seed_sweeps()[["seeds", "prompts"]].values.tolist() == [[6, 1]]
+
+
+def test_used_values_of_one_session_in_manifest_order(kit: SessionKit) -> None:
+    assert kit.used_values(GRID) == {"HAIR": ["red", "black"], "LIGHT": ["dawn", "noon", "dusk"]}
+    assert kit.mirror.con.execute("SELECT count(*) FROM variations").fetchone() == (0,)
+    with pytest.raises(UnknownSession):
+        kit.used_values("20251105_000000-nope")

@@ -79,11 +79,8 @@ class SessionDetail(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         self._render(self.kit.refresh(self.session_id))
 
     def expand_placeholders(self) -> None:
-        """Show every used value of every placeholder (read from the variations table)."""
-        values = self.kit.placeholder_values(self.session_id)
-        every: dict[str, list[str]] = {}
-        for name, value in zip(values["placeholder"], values["value"], strict=True):
-            every.setdefault(str(name), []).append(str(value))
+        """Show every used value of every placeholder (read for this session only)."""
+        every = self.kit.used_values(self.session_id)
         counts = _counts(self.stats)
         self.placeholders.value = html.placeholders_html(counts, every, limit=10**9)
         self.more.layout.display = "none"
