@@ -24,22 +24,20 @@ import sys
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 import sessionkit
+from sessionkit.demo import DemoSummary, write_demo_root
 from sessionkit.errors import SessionKitError
 from sessionkit.kit import DB_ENV, ROOT_ENV, Filters, NotConfigured, SessionKit
-
-if TYPE_CHECKING:
-    from sessionkit.demo import DemoSummary
+from sessionkit.notebook import DEMO_FOLDER, repository
 
 CELL_MAX_CHARS = 60
 """Table cells longer than this are cut (with ``…``); csv and json keep everything."""
 FORMATS = ("table", "csv", "json")
-DEMO_FOLDER = "demo-root"
 APP_NOTEBOOK = "app.ipynb"
 """What ``sessionkit serve`` shows: notebook 1's browser without its index printouts."""
 SERVE_HOST = "127.0.0.1"
@@ -397,11 +395,9 @@ def run_demo(args: argparse.Namespace) -> int:
 def write_demo(root: Path, **arguments: Any) -> DemoSummary:
     """Write the demo root; its refusals become :class:`SessionKitError` like the API's.
 
-    ``sessionkit.demo`` uses no other sessionkit module (so it cannot raise
-    their errors) and is imported only by the commands that need it.
+    ``sessionkit.demo`` uses no other sessionkit module, so it cannot raise
+    their errors.
     """
-    from sessionkit.demo import write_demo_root
-
     try:
         return write_demo_root(root, **arguments)
     except (ValueError, OSError) as exc:
@@ -413,24 +409,27 @@ def run_lab(args: argparse.Namespace) -> int:
         raise SessionKitError("JupyterLab is not installed: pip install 'sessionkit[notebook]'")
     command, env = lab_command(args, os.environ, repository())
     print(f"sessions root: {env[ROOT_ENV]}", file=sys.stderr)
+    return _run_server(command, env)
+
+
+def _run_server(command: list[str], env: dict[str, str]) -> int:
+    """Run a server (JupyterLab, Voila) until it stops; its exit code is ours.
+
+    Ctrl-C reaches the server too, which handles it (JupyterLab asks before
+    shutting down, Voila stops): we keep waiting for its exit code.
+    """
     with subprocess.Popen(command, env=env) as server:
         while True:
             try:
                 return server.wait()
             except KeyboardInterrupt:
-                continue  # Jupyter handles Ctrl-C itself: it asks before shutting down
+                continue
 
 
 def lab_command(
     args: argparse.Namespace, environ: Mapping[str, str], repo: Path
 ) -> tuple[list[str], dict[str, str]]:
-    """The JupyterLab command line and its environment, writing the demo root if it is needed.
-
-    The root is ``--root``, else ``$SESSIONKIT_ROOT``, else the one recorded
-    in an existing database (so a configured database is never pointed at
-    the demo), else ``repo/demo-root``, written on first use. The notebooks
-    read both through ``SESSIONKIT_ROOT`` / ``SESSIONKIT_DB``.
-    """
+    """The JupyterLab command line and its environment (root and db: :func:`notebook_env`)."""
     env = notebook_env(args, environ, repo)
     notebooks = repo / "notebooks"
     notebooks.mkdir(parents=True, exist_ok=True)
@@ -474,12 +473,7 @@ def run_serve(args: argparse.Namespace) -> int:
     command, env = serve_command(args, os.environ, repository())
     print(f"sessions root: {env[ROOT_ENV]}", file=sys.stderr)
     print(f"serving the session browser on {serve_url(args.host, args.port)}", flush=True)
-    with subprocess.Popen(command, env=env) as server:
-        while True:
-            try:
-                return server.wait()
-            except KeyboardInterrupt:
-                continue  # Voila gets the same Ctrl-C and stops; wait for its exit code
+    return _run_server(command, env)
 
 
 def serve_command(
@@ -516,11 +510,6 @@ def _recorded_root(db: str | None) -> str | None:
         return None
     with SessionKit(db=db, progress=False) as kit:
         return None if kit.root is None else str(kit.root)
-
-
-def repository() -> Path:
-    """The folder holding the package, where ``notebooks/`` lives."""
-    return Path(sessionkit.__file__).resolve().parent.parent
 
 
 def open_kit(

@@ -17,11 +17,17 @@ from sessionkit.demo import MARKER_NAME, demo_metadata, write_demo_root
 from sessionkit.kit import SessionKit
 
 DEMO_FOLDER = "demo-root"
+"""The demo root's folder in the repository (gitignored), for notebooks, lab and serve."""
+
+
+def repository() -> Path:
+    """The folder holding the package, where ``notebooks/`` and the demo root live."""
+    return Path(sessionkit.__file__).resolve().parent.parent
 
 
 def demo_root() -> Path:
     """The repository's demo root (the one ``sessionkit lab`` writes), written if missing."""
-    return write_demo_root(Path(sessionkit.__file__).parent.parent / DEMO_FOLDER).root
+    return write_demo_root(repository() / DEMO_FOLDER).root
 
 
 def open_kit(root: str = "", db: str = "", *, index: bool = True) -> SessionKit:

@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 import pytest
 
 import sessionkit
-from sessionkit import cli
+from sessionkit import cli, notebook
 
 REPO = Path(__file__).resolve().parent.parent
 PORTRAIT = "20251107_120000-Portrait Study"
@@ -1043,8 +1043,8 @@ def test_lab_without_jupyterlab_says_how_to_get_it(
 
 
 def test_repository_holds_the_package() -> None:
-    assert cli.repository() == REPO
-    assert (cli.repository() / "sessionkit" / "cli.py").is_file()
+    assert notebook.repository() == REPO
+    assert (notebook.repository() / "sessionkit" / "cli.py").is_file()
 
 
 # -- the installed program -----------------------------------------------------
