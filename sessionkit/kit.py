@@ -20,9 +20,16 @@ import pandas as pd
 
 from sessionkit import analysis, query
 from sessionkit.errors import SessionKitError
+from sessionkit.manifest import MANIFEST, Manifest, read_manifest
 from sessionkit.mirror import Connection, Mirror
 from sessionkit.query import SessionFilter
-from sessionkit.scan import DRYRUN_FOLDER, Candidate, ScanReport, compute_candidate, index_root
+from sessionkit.scan import (
+    DRYRUN_FOLDER,
+    Candidate,
+    ScanReport,
+    compute_candidate,
+    index_root,
+)
 from sessionkit.stats import STATS_COLUMNS
 from sessionkit.store import METADATA_DEFAULTS, Store, parse_tags
 
@@ -199,13 +206,18 @@ class SessionKit:
         return {**row, "tags": parse_tags(row["tags"])}
 
     def used_values(self, session_id: str) -> dict[str, list[str]]:
-        """Every value each placeholder used in one session, in the manifest's order."""
+        """Every value each placeholder used in one session, in the manifest's order.
+
+        Read from the session's manifest as it is now: one file, where the
+        ``variations`` relation would load every session's rows.
+        """
         self._require_known(session_id)
-        values: dict[str, list[str]] = {}
-        for placeholder, value, used, _images in self.store.variation_rows(session_id):
-            if used:
-                values.setdefault(str(placeholder), []).append(str(value))
-        return values
+        manifest = read_manifest(self._session_path(session_id) / MANIFEST)
+        if not isinstance(manifest, Manifest):
+            return {}
+        return {
+            name: list(dict.fromkeys(v.used)) for name, v in manifest.variations.items() if v.used
+        }
 
     def update_metadata(
         self, session_id: str, *, expected_updated_at: str | None = None, **fields: Any

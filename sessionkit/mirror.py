@@ -25,7 +25,11 @@ Relations:
 ``images``, ``variations``
     one row per image / per (session, placeholder, value). These are the
     big ones (a million rows at scale), so they are loaded on first use and
-    kept current incrementally after that.
+    kept current incrementally after that. They are read from the two
+    sources data-model §3 names: each session's manifest as it is when the
+    relation is loaded (what it says of each image) and ``session_files``
+    (the image files the last scan found). DuckDB parses the manifests'
+    JSON itself; no Python object is made per image.
 ``image_counts``
     distinct seeds and prompts per session, kept with ``images``.
 """
@@ -34,14 +38,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import duckdb
 import pandas as pd
 
 from sessionkit.errors import SessionKitError
+from sessionkit.manifest import MANIFEST, Details, read_details
 from sessionkit.stats import STATS_COLUMNS
-from sessionkit.store import IMAGE_COLUMNS, METADATA_COLUMNS, VARIATION_COLUMNS, Store
+from sessionkit.store import METADATA_COLUMNS, Store
 
 Connection = duckdb.DuckDBPyConnection
 
@@ -63,6 +69,18 @@ _STATS_TYPES = {
     "stats_version": "INTEGER",
 }
 _METADATA_TYPES = {"is_test": "INTEGER", "is_complete": "INTEGER", "is_favorite": "INTEGER"}
+IMAGE_COLUMNS = (
+    "session_id",
+    "filename",
+    "seed",
+    "prompt",
+    "negative_prompt",
+    "applied_variations",
+    "on_disk",
+    "file_mtime",
+    "file_size",
+)
+VARIATION_COLUMNS = ("session_id", "placeholder", "value", "used", "images")
 _IMAGE_TYPES = {"seed": "BIGINT", "on_disk": "BOOLEAN", "file_size": "BIGINT"}
 _VARIATION_TYPES = {"used": "BOOLEAN", "images": "INTEGER"}
 DETAIL_TABLES = ("images", "variations", "image_counts")
@@ -141,6 +159,7 @@ class Mirror:
             "variations_summary MAP(VARCHAR, VARCHAR[]), model VARCHAR)"
         )
         self.con.execute(_MODEL_NAME_MACRO)
+        self.con.execute(_JSON_INTEGER_MACRO)
         self.con.execute(_SESSIONS_VIEW)
 
     def _create(self, table: str, columns: Sequence[str], types: dict[str, str]) -> None:
@@ -153,12 +172,9 @@ class Mirror:
         """Rebuild the session-level relations (cheap: one row per session)."""
         with self._lock:
             self._rows = None
-            self.con.execute("DELETE FROM session_stats")
-            for rows in self._store.batches(
-                f"SELECT {', '.join(STATS_COLUMNS)} FROM session_stats", (), _STATS_BATCH
-            ):
-                self._insert("session_stats", STATS_COLUMNS, rows)
-            self._reload_state()
+            for table in ("session_stats", "session_state"):
+                self.con.execute(f"DELETE FROM {table}")
+            self._copy_sessions("", [])
             self._replace_metadata(self._store_rows("session_metadata", METADATA_COLUMNS))
 
     def refresh_sessions(self, session_ids: Iterable[str]) -> None:
@@ -180,11 +196,7 @@ class Mirror:
             where = f"WHERE session_id IN ({', '.join('?' * len(ids))})"
             for table in ("session_stats", "session_state"):
                 self.con.execute(f"DELETE FROM {table} {where}", ids)
-            rows = self._store.rows(
-                f"SELECT {', '.join(STATS_COLUMNS)} FROM session_stats {where}", ids
-            )
-            self._insert("session_stats", STATS_COLUMNS, rows)
-            self._insert_state(where, ids)
+            self._copy_sessions(where, ids)
 
     def refresh_metadata(self, session_id: str) -> None:
         """Copy one session's metadata row after a write."""
@@ -218,51 +230,101 @@ class Mirror:
             self._load_details(f"WHERE session_id IN ({marks})", ids)
 
     def _load_details(self, where: str, params: list[str]) -> None:
-        """Unpack ``session_details`` rows into ``images`` and ``variations``, in batches.
-
-        DuckDB parses the JSON arrays itself (``json_transform``), so a
-        million image rows never become Python objects.
-        """
+        """Fill ``images`` and ``variations`` for the sessions ``where`` selects, in batches."""
         batches = self._store.batches(
-            f"SELECT session_id, images, variations FROM session_details {where}",
+            "SELECT s.session_id, s.session_path, s.stats_source <> 'manifest', "
+            "s.resolved_prompt, s.negative_prompt, s.seed_base, f.files "
+            f"FROM session_stats s LEFT JOIN session_files f USING (session_id) {where}",
             params,
             _DETAIL_BATCH,
         )
         for number, rows in enumerate(batches, start=1):
-            frame = _frame(rows, ("session_id", "images", "variations"))
-            self._append("images", frame, _UNPACK_IMAGES)
-            self._append("variations", frame, _UNPACK_VARIATIONS)
+            self._unpack(rows)
             if number % _CHECKPOINT_EVERY == 0:
                 self.con.execute("CHECKPOINT")  # compress as we go, not all at the end
-        # distinct seeds and prompts per session, for seed-sweep summaries without
-        # aggregating a million image rows on every call
-        self.con.execute(
-            "INSERT INTO image_counts SELECT session_id, count(DISTINCT seed), "
-            f"count(DISTINCT prompt) FROM images {where} GROUP BY session_id",
-            params,
+
+    def _unpack(self, rows: list[tuple[Any, ...]]) -> None:
+        """Unpack one batch of sessions; a session DuckDB cannot read is retried on its own.
+
+        Manifests checked by msgspec are nearly always readable by DuckDB
+        too; the exceptions (a lone surrogate escape) are read again the
+        tolerant way, and failing that give their image files only.
+        """
+        details = [_details(row[1]) for row in rows]
+        try:
+            self._unpack_batch(rows, details)
+        except duckdb.Error:
+            for row, found in zip(rows, details, strict=True):
+                self._unpack_alone(row, found)
+
+    def _unpack_alone(self, row: tuple[Any, ...], found: Details) -> None:
+        """One session: its text, then its tolerant rewrite, then its files alone.
+
+        The last attempt is not guarded: if even that fails, the fault is in
+        the SQL, not in the manifest, and must not be hidden.
+        """
+        try:
+            self._unpack_batch([row], [found])
+            return
+        except duckdb.Error:
+            pass
+        try:
+            self._unpack_batch([row], [_details(row[1], tolerant=True)])
+            return
+        except duckdb.Error:
+            pass
+        self._unpack_batch([row], [Details()])
+
+    def _unpack_batch(self, rows: list[tuple[Any, ...]], details: list[Details]) -> None:
+        """Insert the batch's image and variation rows, all of them or none."""
+        frame = _frame(
+            [
+                (row[0], d.images, d.variations, *row[2:])
+                for row, d in zip(rows, details, strict=True)
+            ],
+            _BATCH_COLUMNS,
         )
+        self.con.register("batch", frame)
+        self.con.execute("BEGIN")
+        try:
+            self.con.execute(_LISTED_IMAGES)
+            self.con.execute(_BATCH_IMAGES)
+            self.con.execute("INSERT INTO images SELECT * FROM batch_images")
+            # distinct seeds and prompts per session, for seed-sweep summaries
+            # without aggregating a million image rows on every call (nor once
+            # at the end: DISTINCT over every prompt would double the memory)
+            self.con.execute(
+                "INSERT INTO image_counts SELECT session_id, count(DISTINCT seed), "
+                "count(DISTINCT prompt) FROM batch_images GROUP BY session_id"
+            )
+            self.con.execute(_INSERT_VARIATIONS)
+            self.con.execute("COMMIT")
+        except duckdb.Error:
+            self.con.execute("ROLLBACK")
+            raise
+        finally:
+            for table in ("listed", "batch_images"):
+                self.con.execute(f"DROP TABLE IF EXISTS temp.{table}")
+            self.con.unregister("batch")
 
-    def _reload_state(self) -> None:
-        self.con.execute("DELETE FROM session_state")
-        self._insert_state("", [])
+    def _copy_sessions(self, where: str, params: list[str]) -> None:
+        """Copy ``session_stats`` rows into ``session_stats`` and ``session_state``.
 
-    def _insert_state(self, where: str, params: list[str]) -> None:
+        One read of SQLite per batch feeds both tables.
+        """
         for rows in self._store.batches(
-            "SELECT session_id, is_dryrun, missing_since, placeholders_json, "
-            f"variations_summary_json, sd_model FROM session_stats {where}",
+            f"SELECT {', '.join(_SESSION_COLUMNS)} FROM session_stats {where}",
             params,
             _STATS_BATCH,
         ):
-            frame = _frame(rows, ("session_id", "is_dryrun", "missing_since", "p", "v", "m"))
-            self._append(
-                "session_state",
-                frame,
-                "SELECT session_id, is_dryrun::BOOLEAN, missing_since, "
-                "TRY_CAST(json_transform(p, '\"MAP(VARCHAR, INTEGER)\"') "
-                "AS MAP(VARCHAR, INTEGER)), "
-                "TRY_CAST(json_transform(v, '\"MAP(VARCHAR, VARCHAR[])\"') "
-                "AS MAP(VARCHAR, VARCHAR[])), model_name(m) FROM frame",
-            )
+            self.con.register("frame", _frame(rows, _SESSION_COLUMNS))
+            try:
+                self.con.execute(
+                    f"INSERT INTO session_stats SELECT {', '.join(STATS_COLUMNS)} FROM frame"
+                )
+                self.con.execute(_INSERT_STATE)
+            finally:
+                self.con.unregister("frame")
 
     def _replace_metadata(self, rows: list[tuple[Any, ...]]) -> None:
         self.con.execute("DELETE FROM session_metadata")
@@ -282,9 +344,6 @@ class Mirror:
 
     def _store_rows(self, table: str, columns: Sequence[str]) -> list[tuple[Any, ...]]:
         return self._store.rows(f"SELECT {', '.join(columns)} FROM {table}")
-
-    def _insert(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
-        self._append(table, _frame(rows, columns), "SELECT * FROM frame")
 
     def _append(self, table: str, frame: pd.DataFrame, select: str) -> None:
         if frame.empty:
@@ -363,15 +422,131 @@ _CHECKPOINT_EVERY = 4
 """Detail batches between checkpoints while loading (each compresses what came before)."""
 _DETAIL_BATCH = 256
 """Sessions unpacked per step: bounds the JSON text held in Python at once."""
-_UNPACK_IMAGES = """
-SELECT session_id, r[1], r[2]::BIGINT, r[3], r[4], r[5], r[6]::INTEGER::BOOLEAN, r[7],
-       r[8]::BIGINT
-FROM (SELECT session_id, unnest(json_transform(images, '[["VARCHAR"]]')) AS r FROM frame)
+_SESSION_COLUMNS = (*STATS_COLUMNS, "is_dryrun", "missing_since")
+_INSERT_STATE = """
+INSERT INTO session_state
+SELECT session_id, is_dryrun::BOOLEAN, missing_since,
+       TRY_CAST(json_transform(placeholders_json, '"MAP(VARCHAR, INTEGER)"')
+                AS MAP(VARCHAR, INTEGER)),
+       TRY_CAST(json_transform(variations_summary_json, '"MAP(VARCHAR, VARCHAR[])"')
+                AS MAP(VARCHAR, VARCHAR[])),
+       model_name(sd_model)
+FROM frame
 """
-_UNPACK_VARIATIONS = """
-SELECT session_id, r[1], r[2], r[3]::INTEGER::BOOLEAN, r[4]::INTEGER
-FROM (SELECT session_id, unnest(json_transform(variations, '[["VARCHAR"]]')) AS r FROM frame)
+
+_BATCH_COLUMNS = (
+    "session_id",
+    "images",
+    "variations",
+    "from_images",
+    "info_prompt",
+    "info_negative",
+    "info_seed",
+    "files",
+)
+"""A batch of sessions to unpack: the manifest's JSON, whether the stats came
+from the images (no usable manifest at the last scan: the first image's
+infotext then gives its prompt), and the files the scan found."""
+
+_JSON_INTEGER_MACRO = """
+CREATE MACRO json_integer(j) AS CASE json_type(j)
+    WHEN 'BIGINT' THEN TRY_CAST(j AS BIGINT)
+    WHEN 'UBIGINT' THEN TRY_CAST(j AS BIGINT)
+    WHEN 'DOUBLE' THEN CASE WHEN j::DOUBLE = trunc(j::DOUBLE) AND abs(j::DOUBLE) < 2.0 ** 63
+                            THEN TRY_CAST(j::DOUBLE AS BIGINT) END
+    WHEN 'VARCHAR' THEN CASE WHEN regexp_full_match(trim(j ->> '$'), '[+-]?[0-9]+')
+                             THEN TRY_CAST(trim(j ->> '$') AS BIGINT) END
+END
 """
+"""``json_integer(j)``: an integer the way the manifest reader reads one (``as_int``):
+integral numbers and numeric text within 64 bits; anything else is NULL."""
+
+_LISTED_IMAGES = """
+CREATE TEMP TABLE listed AS
+SELECT session_id, pos, i.filename AS filename, json_integer(i.seed) AS seed,
+       i.prompt AS prompt, i.negative_prompt AS negative_prompt,
+       CASE WHEN json_type(i.applied_variations) = 'OBJECT'
+            AND i.applied_variations::VARCHAR <> '{}' THEN i.applied_variations END AS applied
+FROM (
+    SELECT session_id, unnest(entries) AS i, generate_subscripts(entries, 1) AS pos
+    FROM (SELECT session_id, json_transform(images, '[{"filename": "VARCHAR", "seed": "JSON",
+              "prompt": "VARCHAR", "negative_prompt": "VARCHAR",
+              "applied_variations": "JSON"}]') AS entries
+          FROM batch)
+)
+"""
+"""Every entry of the batch's manifests' ``images`` lists, in order."""
+
+_BATCH_IMAGES = r"""
+CREATE TEMP TABLE batch_images AS
+WITH disk AS (
+    SELECT session_id, unnest(f.n) AS filename, unnest(f.t) AS mtime, unnest(f.s) AS size
+    FROM (SELECT session_id, json_transform(files, '{"n": ["VARCHAR"], "t": ["DOUBLE"],
+              "s": ["BIGINT"]}') AS f
+          FROM batch WHERE files IS NOT NULL)
+),
+first_file AS (SELECT session_id, min(filename) AS filename FROM disk GROUP BY session_id),
+kept AS (
+    SELECT * FROM listed WHERE filename <> ''
+    QUALIFY row_number() OVER (PARTITION BY session_id, filename ORDER BY pos) = 1
+)
+SELECT session_id, filename,
+       CASE WHEN k.pos IS NOT NULL THEN k.seed
+            WHEN b.from_images AND filename = ff.filename AND b.info_seed IS NOT NULL
+                 THEN b.info_seed
+            ELSE TRY_CAST(regexp_extract(filename, '_seed-(-?\d+)', 1) AS BIGINT) END AS seed,
+       CASE WHEN k.pos IS NOT NULL THEN k.prompt
+            WHEN b.from_images AND filename = ff.filename THEN b.info_prompt END AS prompt,
+       CASE WHEN k.pos IS NOT NULL THEN k.negative_prompt
+            WHEN b.from_images AND filename = ff.filename THEN b.info_negative END
+           AS negative_prompt,
+       k.applied::VARCHAR AS applied_variations,
+       d.mtime IS NOT NULL AS on_disk,
+       strftime(to_timestamp(d.mtime)::TIMESTAMP, '%Y-%m-%dT%H:%M:%S') AS file_mtime,
+       d.size AS file_size
+FROM kept k
+FULL JOIN disk d USING (session_id, filename)
+JOIN batch b USING (session_id)
+LEFT JOIN first_file ff USING (session_id)
+ORDER BY session_id, k.pos NULLS LAST, filename
+"""
+"""One row per image listed in the manifest or found on disk (data-model §3).
+
+A manifest entry gives seed, prompts and applied variations (the first entry
+of a file name wins); a file the manifest does not list gets the seed in its
+name, and, when the session had no usable manifest, the first image by name
+gets the prompts and seed its infotext gave the stats. ``file_mtime`` is
+local time, as the stats' image times are."""
+
+_INSERT_VARIATIONS = """
+INSERT INTO variations
+WITH placeholders AS (
+    SELECT session_id, p.key AS placeholder,
+           json_transform(p.value, '{"used": ["VARCHAR"], "available": ["VARCHAR"]}') AS v
+    FROM (SELECT session_id, unnest(map_entries(
+              json_transform(variations, '"MAP(VARCHAR, JSON)"'))) AS p FROM batch)
+),
+listed_values AS (
+    SELECT session_id, placeholder, value, bool_or(used) AS used
+    FROM (SELECT session_id, placeholder, unnest(v.used) AS value, true AS used FROM placeholders
+          UNION ALL
+          SELECT session_id, placeholder, unnest(v.available), false FROM placeholders)
+    WHERE value IS NOT NULL
+    GROUP BY ALL
+),
+applied AS (
+    SELECT session_id, a.key AS placeholder, a.value AS value, count(*) AS images
+    FROM (SELECT session_id, unnest(map_entries(
+              json_transform(applied, '"MAP(VARCHAR, VARCHAR)"'))) AS a
+          FROM listed WHERE applied IS NOT NULL)
+    WHERE a.value IS NOT NULL
+    GROUP BY ALL
+)
+SELECT session_id, placeholder, value, coalesce(l.used, true), coalesce(a.images, 0)
+FROM listed_values l FULL JOIN applied a USING (session_id, placeholder, value)
+"""
+"""One row per value a placeholder lists (``used`` or only ``available``) or an
+image applied (counted as used), with how many images applied it."""
 
 
 _QUERY_STATEMENTS = frozenset({"SELECT", "EXPLAIN"})
@@ -398,6 +573,10 @@ def _mentions_details(sql: str) -> bool:
     except duckdb.Error:
         return True  # e.g. a query with parameters: load everything, to be safe
     return any(name.split(".")[-1].lower() in DETAIL_TABLES for name in names)
+
+
+def _details(session_path: str, *, tolerant: bool = False) -> Details:
+    return read_details(Path(session_path) / MANIFEST, tolerant=tolerant)
 
 
 def _frame(rows: list[tuple[Any, ...]], columns: Sequence[str]) -> pd.DataFrame:

@@ -3,9 +3,14 @@
 This is the rulebook of data-model.md §2.1 and §2.3, as plain functions of
 plain values: :func:`compute_session` takes the folder listing the scanner
 made (:class:`SessionFiles`) and the parsed manifest, and returns a
-:class:`SessionRecord` holding the ``session_stats`` row, the per-image rows
-and the per-variation rows. Nothing here touches a database, so every rule
-is tested directly and the scanner can run it in worker processes.
+:class:`SessionRecord` holding the ``session_stats`` row and the folder's
+image files. Nothing here touches a database, so every rule is tested
+directly and the scanner can run it in worker processes.
+
+Per-image rows (prompt, seed, applied variations of each image) are not
+made here: at a million images, building them in Python was most of an
+index's cost. The mirror unpacks them from the manifests when first
+queried (:mod:`sessionkit.mirror`).
 
 Bump :data:`STATS_VERSION` whenever a rule changes: rows computed under an
 older version are recomputed by the next scan.
@@ -14,18 +19,19 @@ older version are recomputed by the next scan.
 from __future__ import annotations
 
 import math
+import operator
+import os
 import re
-from collections import Counter
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from datetime import datetime
-from itertools import chain
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import orjson
 
 from sessionkit.infotext import Infotext, read_infotext
 from sessionkit.manifest import (
+    MANIFEST,
     ImageEntry,
     Manifest,
     ParsedManifest,
@@ -36,40 +42,42 @@ from sessionkit.manifest import (
     read_manifest,
 )
 
-STATS_VERSION = 2
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp"})
+STATS_VERSION = 3
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 SUMMARY_VALUES = 10
 """How many used values of each placeholder ``variations_summary_json`` keeps."""
 
 _NEW_STYLE_NAME = re.compile(r"^(\d{8})_(\d{6})")
 _OLD_STYLE_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})_(\d{6})")
-_SEED_IN_NAME = re.compile(r"_seed-(-?\d+)")
 _UNKNOWN_MODELS = frozenset({"", "unknown"})
-
-
-class FileInfo(NamedTuple):
-    """A file seen in a session folder: enough to count, date and sign it.
-
-    A named tuple: the scanner makes one per image file, a million at scale.
-    """
-
-    name: str
-    mtime: float
-    size: int
 
 
 @dataclass(frozen=True, slots=True)
 class SessionFiles:
-    """The result of listing one session folder once (see :mod:`sessionkit.scan`)."""
+    """The result of listing one session folder once (see :mod:`sessionkit.scan`).
+
+    The image files are three parallel lists in the order the folder was
+    read, not one object per file: the scanner lists a million of them.
+    """
 
     session_id: str
     path: str
-    images: tuple[FileInfo, ...]
-    """Image files directly in the folder, sorted by name."""
+    names: list[str]
+    """Names of the image files directly in the folder."""
+    mtimes: list[float]
+    sizes: list[int]
     has_manifest: bool
     signature: str
     """The scanner's change detector, stored with the stats."""
     is_dryrun: bool = False
+
+    def listing(self) -> str:
+        """The image files as the JSON text stored in ``session_files``: ``{"n", "t", "s"}``."""
+        try:
+            return orjson.dumps({"n": self.names, "t": self.mtimes, "s": self.sizes}).decode()
+        except orjson.JSONEncodeError:  # a file name that is not UTF-8 (another tool wrote it)
+            names = [_printable(name) for name in self.names]
+            return orjson.dumps({"n": names, "t": self.mtimes, "s": self.sizes}).decode()
 
 
 @dataclass(slots=True)
@@ -106,48 +114,46 @@ class SessionStats:
     stats_source: str = "none"
     stats_error: str | None = None
 
+    def row(self) -> tuple[Any, ...]:
+        """The values in :data:`STATS_COLUMNS` order (the constructor's order too)."""
+        return _stats_values(self)
+
+    def __reduce__(self) -> tuple[type[SessionStats], tuple[Any, ...]]:
+        return (SessionStats, self.row())
+
 
 STATS_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(SessionStats))
-
-ImageRow = tuple[
-    str, str, int | None, str | None, str | None, str | None, int, str | None, int | None
-]
-"""``(session_id, filename, seed, prompt, negative_prompt, applied_variations_json,
-on_disk, file_mtime, file_size)``"""
-
-VariationRow = tuple[str, str, str, int, int]
-"""``(session_id, placeholder, value, used, images)``"""
+_stats_values = operator.attrgetter(*STATS_COLUMNS)
 
 
 @dataclass(slots=True)
 class SessionRecord:
-    """Everything a scan stores for one session."""
+    """Everything a scan stores for one session: its stats and its image files."""
 
     stats: SessionStats
     signature: str
     is_dryrun: bool
-    images: list[ImageRow] = field(default_factory=list)
-    variations: list[VariationRow] = field(default_factory=list)
-    packed: tuple[str, str] | None = None
-    """``(images, variations)`` as the JSON text stored in ``session_details``, once packed."""
+    files: str = '{"n":[],"t":[],"s":[]}'
+    """The folder's image files, as :meth:`SessionFiles.listing` packs them."""
 
     def stats_row(self) -> tuple[Any, ...]:
         """The stats as a tuple in :data:`STATS_COLUMNS` order."""
-        return tuple(getattr(self.stats, name) for name in STATS_COLUMNS)
+        return self.stats.row()
 
-    def pack(self) -> tuple[str, str]:
-        """The image and variation rows as compact JSON text (without the session id).
+    def __reduce__(self) -> tuple[type[SessionRecord], tuple[Any, ...]]:
+        # records cross from worker processes by pickle, ten thousand at a time:
+        # positional arguments pickle in half the time of slotted dataclass state
+        return (SessionRecord, (self.stats, self.signature, self.is_dryrun, self.files))
 
-        Workers pack before returning a record, so a session's rows cross
-        the process boundary, and reach SQLite, as two strings rather than
-        a hundred tuples.
-        """
-        if self.packed is None:
-            self.packed = (
-                orjson.dumps([row[1:] for row in self.images]).decode(),
-                orjson.dumps([row[1:] for row in self.variations]).decode(),
-            )
-        return self.packed
+
+def _printable(name: str) -> str:
+    """A file name as text: bytes that are not UTF-8 (kept as surrogates) become U+FFFD."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def is_image_name(name: str) -> bool:
+    """Whether a file is an image by its name; hidden files (macOS ``._x.png``) never are."""
+    return name.lower().endswith(IMAGE_SUFFIXES) and not name.startswith(".")
 
 
 def compute_session(files: SessionFiles, manifest: ParsedManifest | None = None) -> SessionRecord:
@@ -157,12 +163,12 @@ def compute_session(files: SessionFiles, manifest: ParsedManifest | None = None)
     the folder (``None`` and no manifest file means the session has none).
     """
     if manifest is None and files.has_manifest:
-        manifest = read_manifest(Path(files.path) / "manifest.json")
+        manifest = read_manifest(os.path.join(files.path, MANIFEST))  # noqa: PTH118 - per session, str is cheaper
     usable = manifest if isinstance(manifest, Manifest) else None
     stats = SessionStats(
         session_id=files.session_id,
         session_path=files.path,
-        images_actual=len(files.images),
+        images_actual=len(files.names),
         stats_computed_at=datetime.now().isoformat(timespec="seconds"),
     )
     if isinstance(manifest, Unreadable):
@@ -172,17 +178,13 @@ def compute_session(files: SessionFiles, manifest: ParsedManifest | None = None)
     infotext = _first_infotext(files) if _needs_infotext(stats, usable) else None
     if infotext is not None:
         _apply_infotext(stats, infotext, manifest_usable=usable is not None)
-    stats.stats_source = "manifest" if usable else ("images" if files.images else "none")
+    stats.stats_source = "manifest" if usable else ("images" if files.names else "none")
     _apply_counts(stats, usable)
     _apply_times(stats, files, usable)
     if usable is not None:
         stats.is_seed_sweep = int(is_seed_sweep(usable, stats.images_expected))
     return SessionRecord(
-        stats=stats,
-        signature=files.signature,
-        is_dryrun=files.is_dryrun,
-        images=image_rows(files, usable, infotext),
-        variations=variation_rows(files.session_id, usable),
+        stats=stats, signature=files.signature, is_dryrun=files.is_dryrun, files=files.listing()
     )
 
 
@@ -222,9 +224,9 @@ def _needs_infotext(stats: SessionStats, manifest: Manifest | None) -> bool:
 
 def _first_infotext(files: SessionFiles) -> Infotext | None:
     """The infotext of the first image by file name, which holds what the server used."""
-    if not files.images:
+    if not files.names:
         return None
-    return read_infotext(Path(files.path) / files.images[0].name)
+    return read_infotext(Path(files.path) / min(files.names))
 
 
 def _apply_infotext(stats: SessionStats, info: Infotext, *, manifest_usable: bool) -> None:
@@ -300,10 +302,9 @@ def _apply_times(stats: SessionStats, files: SessionFiles, manifest: Manifest | 
     generated = iso_timestamp(manifest.timestamp) if manifest else None
     stats.manifest_generated_at = generated
     stats.session_created_at = time_from_folder_name(files.session_id) or generated
-    if files.images:
-        mtimes = [image.mtime for image in files.images]
-        stats.first_image_created_at = _iso_from_epoch(min(mtimes))
-        stats.last_image_created_at = _iso_from_epoch(max(mtimes))
+    if files.mtimes:
+        stats.first_image_created_at = _iso_from_epoch(min(files.mtimes))
+        stats.last_image_created_at = _iso_from_epoch(max(files.mtimes))
 
 
 def time_from_folder_name(name: str) -> str | None:
@@ -315,8 +316,15 @@ def time_from_folder_name(name: str) -> str | None:
         stamp = f"{match[1]}{match[2]}{match[3]}{match[4]}"
     else:
         return None
-    try:
-        return datetime.strptime(stamp, "%Y%m%d%H%M%S").isoformat()
+    try:  # strptime would cost more than the rest of the session's stats
+        return datetime(
+            int(stamp[:4]),
+            int(stamp[4:6]),
+            int(stamp[6:8]),
+            int(stamp[8:10]),
+            int(stamp[10:12]),
+            int(stamp[12:14]),
+        ).isoformat()
     except ValueError:
         return None
 
@@ -338,100 +346,9 @@ def iso_timestamp(value: str | None) -> str | None:
     return moment.isoformat()
 
 
-_MINUTES: dict[int, str] = {}
-
-
 def _iso_from_epoch(seconds: float) -> str:
-    """Local ISO 8601 time to the second, like ``datetime.fromtimestamp(s).isoformat()``.
-
-    The images of a session are written within minutes, so the text up to
-    the minute is cached (local offsets are whole minutes in every real time
-    zone; any other case is computed in full).
-    """
-    fraction, integral = math.modf(seconds)
-    micros = round(fraction * 1e6)  # rounded the way datetime.fromtimestamp rounds
-    whole = int(integral) + (1 if micros >= 1_000_000 else -1 if micros < 0 else 0)
-    minute = whole - whole % 60
-    prefix = _MINUTES.get(minute)
-    if prefix is None:
-        moment = datetime.fromtimestamp(minute)
-        if moment.second or len(_MINUTES) > 100_000:
-            return datetime.fromtimestamp(seconds).isoformat(timespec="seconds")
-        prefix = _MINUTES[minute] = moment.isoformat(timespec="seconds")[:-2]
-    return f"{prefix}{whole - minute:02d}"
-
-
-def image_rows(
-    files: SessionFiles, manifest: Manifest | None, infotext: Infotext | None
-) -> list[ImageRow]:
-    """One row per image listed in the manifest or found on disk."""
-    on_disk = {image.name: image for image in files.images}
-    rows: list[ImageRow] = []
-    listed: set[str] = set()
-    for entry in manifest.images if manifest else ():
-        if not entry.filename or entry.filename in listed:
-            continue
-        listed.add(entry.filename)
-        found = on_disk.get(entry.filename)
-        rows.append(
-            (
-                files.session_id,
-                entry.filename,
-                entry.seed,
-                entry.prompt,
-                entry.negative_prompt,
-                _json(entry.applied_variations) if entry.applied_variations else None,
-                int(found is not None),
-                _iso_from_epoch(found.mtime) if found else None,
-                found.size if found else None,
-            )
-        )
-    first_name = files.images[0].name if files.images else None
-    for image in files.images:
-        if image.name in listed:
-            continue
-        info = infotext if image.name == first_name and manifest is None else None
-        rows.append(
-            (
-                files.session_id,
-                image.name,
-                _seed_from_name(image.name) if info is None or info.seed is None else info.seed,
-                info.prompt if info else None,
-                info.negative_prompt if info else None,
-                None,
-                1,
-                _iso_from_epoch(image.mtime),
-                image.size,
-            )
-        )
-    return rows
-
-
-def _seed_from_name(name: str) -> int | None:
-    match = _SEED_IN_NAME.search(name)
-    return int(match[1]) if match else None
-
-
-def variation_rows(session_id: str, manifest: Manifest | None) -> list[VariationRow]:
-    """One row per (placeholder, value): listed as available or used, or applied to an image."""
-    if manifest is None:
-        return []
-    applied: Counter[tuple[str, str]] = Counter(
-        chain.from_iterable(image.applied_variations.items() for image in manifest.images)
-    )
-    rows: list[VariationRow] = []
-    seen: set[tuple[str, str]] = set()
-    for name, variation in manifest.variations.items():
-        used = set(variation.used)
-        for value in (*variation.used, *variation.available):
-            if (name, value) not in seen:
-                seen.add((name, value))
-                rows.append((session_id, name, value, int(value in used), applied[(name, value)]))
-    for (name, value), count in applied.items():
-        if (name, value) not in seen:
-            seen.add((name, value))
-            rows.append((session_id, name, value, 1, count))
-    return rows
+    """Local ISO 8601 time to the second, like the generator's own timestamps."""
+    return datetime.fromtimestamp(seconds).isoformat(timespec="seconds")
 
 
 def _json(value: object) -> str:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from sessionkit.stats import IMAGE_SUFFIXES
+from sessionkit.stats import is_image_name
 
 THUMB_SIDE = 160
 JPEG_QUALITY = 75
@@ -97,16 +97,11 @@ def session_images(folder: str | os.PathLike[str], limit: int | None = None) -> 
     try:
         with os.scandir(folder) as entries:
             # plain string work: a Path per file costs milliseconds per page of cards
-            names = [entry.name for entry in entries if _suffix(entry.name) in IMAGE_SUFFIXES]
+            names = [entry.name for entry in entries if is_image_name(entry.name)]
     except OSError:
         return []
     chosen = sorted(names) if limit is None else heapq.nsmallest(limit, names)
     return [Path(folder) / name for name in chosen]
-
-
-def _suffix(name: str) -> str:
-    dot = name.rfind(".")
-    return name[dot:].lower() if dot > 0 else ""
 
 
 def _jpeg(image: Image.Image) -> bytes:

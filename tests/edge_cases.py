@@ -17,8 +17,10 @@ import functools
 import json
 from typing import Any
 
+import msgspec
 import orjson
 
+from sessionkit import manifest as manifest_module
 from sessionkit.manifest import ParsedManifest, parse_manifest
 
 MODEL = "realisticVisionV60B1_v51VAE.safetensors [15012c538f]"
@@ -690,3 +692,34 @@ UNREADABLE: dict[str, tuple[str, ...]] = {
 def parsed(name: str) -> ParsedManifest:
     """``parse_manifest(EDGE_CASES[name])``, parsed once per test run (``huge`` is slow)."""
     return parse_manifest(EDGE_CASES[name])
+
+
+class _RefusingDecoder:
+    """Stands in for the typed msgspec decoder: refuses every file, as it refuses a wrong type."""
+
+    def decode(self, data: bytes) -> Any:
+        raise msgspec.ValidationError("refused by the test: read the tolerant way")
+
+
+def parse_tolerantly(data: bytes) -> ParsedManifest:
+    """``parse_manifest`` forced down its tolerant path (orjson, then lenient ``json``).
+
+    ``parse_manifest`` first tries a typed decoder and goes the tolerant way
+    only when that decoder refuses the bytes; both ways must give the same
+    result, so tests compare ``parse_manifest(data)`` with this.
+    """
+    fast = manifest_module._FAST_DECODER
+    manifest_module._FAST_DECODER = _RefusingDecoder()  # type: ignore[assignment]
+    try:
+        return parse_manifest(data)
+    finally:
+        manifest_module._FAST_DECODER = fast
+
+
+def takes_the_fast_path(data: bytes) -> bool:
+    """Whether the typed decoder accepts ``data`` (else ``parse_manifest`` reads it tolerantly)."""
+    try:
+        manifest_module._FAST_DECODER.decode(data)
+    except (msgspec.MsgspecError, ValueError, RecursionError):
+        return False
+    return True

@@ -441,7 +441,7 @@ def test_list_csv_has_full_rows(root: Path, db: str, capsys: pytest.CaptureFixtu
         '"portrait of a woman, {EXPRESSION}",low quality,512,768,25,7.0,Euler a,4,4,100.0,0,'
         '"{""EXPRESSION"":4}","{""EXPRESSION"":[""smiling"",""neutral"",""sad"",""angry""]}",'
         "2025-11-07T12:00:00,2025-11-07T12:00:00.123456,2025-11-07T12:05:00,2025-11-07T12:05:00,"
-        "NOW,2,completed,manifest,,False,,False,"
+        "NOW,3,completed,manifest,,False,,False,"
         '"{""EXPRESSION"": 4}","{""EXPRESSION"": [""smiling"", ""neutral"", ""sad"", ""angry""]}",'
         'realisticVisionV60B1_v51VAE,0,1,0,,,"[""keeper"", ""a-b""]",,NOW,NOW'
     )
@@ -483,7 +483,7 @@ def test_list_json_is_an_array_of_full_rows(
         "manifest_generated_at": "2025-11-07T12:00:00.123456",
         "first_image_created_at": IMAGE_TIME.isoformat(),
         "last_image_created_at": IMAGE_TIME.isoformat(),
-        "stats_version": 2,
+        "stats_version": 3,
         "status": "completed",
         "stats_source": "manifest",
         "stats_error": None,
@@ -631,7 +631,7 @@ Stats
   first_image_created_at: 2025-11-07T12:05:00
   last_image_created_at: 2025-11-07T12:05:00
   stats_computed_at: NOW
-  stats_version: 2
+  stats_version: 3
   status: completed
   stats_source: manifest
   stats_error:

@@ -65,9 +65,8 @@ def test_index_killed_at_random_points(tmp_path: Path) -> None:
         for session_id in kit.sessions(limit=5)["session_id"]:
             kit.update_metadata(session_id, is_favorite=True, tags=["keeper"], user_note="mine")
     before = metadata_dump(db)
-    rng = random.Random(7)
-    killed_while_indexing = 0
-    for _ in range(KILL_TRIALS):
+
+    def start_index() -> subprocess.Popen[str]:
         child = subprocess.Popen(
             [sys.executable, "-c", INDEX_CHILD, str(root), str(db)],
             stdout=subprocess.PIPE,
@@ -75,7 +74,20 @@ def test_index_killed_at_random_points(tmp_path: Path) -> None:
         )
         assert child.stdout is not None
         assert child.stdout.readline().strip() == "indexing"
-        time.sleep(rng.uniform(0.0, 0.25))
+        return child
+
+    # how long a whole forced index takes on this machine, so that the kills
+    # land inside it however fast indexing gets (300 sessions: ~0.1 s)
+    child = start_index()
+    started = time.monotonic()
+    assert child.communicate()[0].strip() == "done"
+    duration = time.monotonic() - started
+    rng = random.Random(7)
+    killed_while_indexing = 0
+    for _ in range(KILL_TRIALS):
+        child = start_index()
+        assert child.stdout is not None
+        time.sleep(rng.uniform(0.0, duration))
         child.kill()
         child.wait()
         killed_while_indexing += child.stdout.read().strip() != "done"

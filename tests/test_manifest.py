@@ -8,14 +8,28 @@ from pathlib import Path
 
 import pytest
 
-from edge_cases import EDGE_CASES, HUGE_IMAGES, MODEL, PROMPT, UNREADABLE, parsed
+from edge_cases import (
+    EDGE_CASES,
+    HUGE_IMAGES,
+    MODEL,
+    PROMPT,
+    UNREADABLE,
+    parse_tolerantly,
+    parsed,
+    takes_the_fast_path,
+)
 from sessionkit import manifest as manifest_module
 from sessionkit.manifest import (
+    MANIFEST,
+    Details,
     ImageEntry,
     Manifest,
     Unreadable,
     Variation,
+    as_float,
+    as_int,
     parse_manifest,
+    read_details,
     read_manifest,
 )
 
@@ -73,7 +87,8 @@ def test_readable_fields_have_their_types(name: str) -> None:
         assert all(isinstance(value, str) for value in (*variation.available, *variation.used))
     for image in result.images:
         assert isinstance(image, ImageEntry)
-        assert all(isinstance(v, str) for v in image.applied_variations.values())
+        assert image.seed is None or type(image.seed) is int
+        assert image.prompt is None or isinstance(image.prompt, str)
 
 
 def test_current_writer_fields() -> None:
@@ -92,9 +107,10 @@ def test_current_writer_fields() -> None:
     assert len(result.variations["EXPRESSIONS"].available) == 12
     assert len(result.images) == 6
     first = result.images[0]
-    assert first.filename == "Scheduler_Example_0000_seed-42.png"
-    assert first.seed == 42
-    assert first.applied_variations["HAIR"] == "long red hair, wavy hair, ginger hair"
+    assert first == ImageEntry(42, first.prompt)
+    assert first.prompt is not None and first.prompt.startswith("masterpiece, best quality")
+    assert "long red hair, wavy hair, ginger hair" in first.prompt
+    assert [image.seed for image in result.images] == list(range(42, 48))
     assert result.status == "completed"
 
 
@@ -171,7 +187,10 @@ def test_nan_cfg_is_dropped_not_propagated() -> None:
 def test_huge_manifest_lists_every_image() -> None:
     result = _manifest("huge")
     assert len(result.images) == HUGE_IMAGES
-    assert result.images[-1].filename == f"Huge_Run_{HUGE_IMAGES - 1:06d}_seed-{1000 + 99_999}.png"
+    assert result.images[-1].seed == 1000 + HUGE_IMAGES - 1
+    assert result.images[-1].prompt is not None and result.images[-1].prompt.endswith(
+        f"pose {(HUGE_IMAGES - 1) // 72}"
+    )
 
 
 def test_seed_list_and_generation_mode_are_read() -> None:
@@ -219,6 +238,117 @@ def test_aborted_and_killed_status() -> None:
     assert _manifest("aborted_api_down").sd_model == "unknown"  # NULL is decided in stats
     assert _manifest("aborted_api_down").images == ()
     assert _manifest("killed_ongoing").status == "ongoing"
+
+
+# -- ImageEntry, and the two ways of reading ---------------------------------------
+
+
+def test_image_entry_holds_only_seed_and_prompt() -> None:
+    assert ImageEntry.__struct_fields__ == ("seed", "prompt")
+    assert ImageEntry(7, "p") == ImageEntry(seed=7, prompt="p")
+    assert ImageEntry() == ImageEntry(None, None)
+    assert ImageEntry(7, "p") != ImageEntry(8, "p")
+    assert hash(ImageEntry(7, "p")) == hash(ImageEntry(7, "p"))  # frozen
+    with pytest.raises(AttributeError):
+        ImageEntry(7, "p").seed = 8  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_both_ways_of_reading_give_the_same_manifest(name: str) -> None:
+    """The typed decoder and the tolerant path agree on every sample (or both refuse it)."""
+    assert parse_manifest(EDGE_CASES[name]) == parse_tolerantly(EDGE_CASES[name])
+
+
+def test_the_samples_take_both_ways() -> None:
+    """So the comparison above compares two ways, not one way with itself."""
+    assert takes_the_fast_path(EDGE_CASES["current_writer"])
+    assert takes_the_fast_path(EDGE_CASES["huge"])
+    for name in ("nan_cfg", "utf8_bom", "non_utf8", "wrong_types", "half_written"):
+        assert not takes_the_fast_path(EDGE_CASES[name]), name
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        ('{"seed": 12, "prompt": "p"}', ImageEntry(12, "p")),
+        ('{"seed": null, "prompt": null}', ImageEntry()),
+        ("{}", ImageEntry()),
+        ('{"filename": "a.png", "negative_prompt": 5, "applied_variations": []}', ImageEntry()),
+        ('{"seed": -9223372036854775808}', ImageEntry(-(2**63))),
+        ('{"seed": 9223372036854775807}', ImageEntry(2**63 - 1)),
+        # refused by the typed decoder, read value by value the tolerant way
+        ('{"seed": "12"}', ImageEntry(12)),
+        ('{"seed": " 12 "}', ImageEntry(12)),
+        ('{"seed": 12.0}', ImageEntry(12)),
+        ('{"seed": 1.5}', ImageEntry()),
+        ('{"seed": true}', ImageEntry()),
+        ('{"seed": "twelve"}', ImageEntry()),
+        ('{"seed": [12]}', ImageEntry()),
+        ('{"seed": 9223372036854775808}', ImageEntry()),
+        ('{"seed": 18446744073709551616}', ImageEntry()),
+        ('{"seed": 1, "prompt": 5}', ImageEntry(1)),
+        ('{"seed": 1, "prompt": ["p"]}', ImageEntry(1)),
+        ('{"seed": 1, "prompt": "caf\\ud800"}', ImageEntry(1, "caf\ufffd")),
+    ],
+)
+def test_image_entry_values(entry: str, expected: ImageEntry) -> None:
+    data = f'{{"images": [{entry}]}}'.encode()
+    result = parse_manifest(data)
+    assert isinstance(result, Manifest)
+    assert result.images == (expected,)
+    assert parse_tolerantly(data) == result
+
+
+@pytest.mark.parametrize(
+    ("images", "expected"),
+    [
+        ('[{"seed": 1}, "x", 3, null, [], {"seed": 2}]', (ImageEntry(1), ImageEntry(2))),
+        ('{"seed": 1}', ()),
+        ('"a.png"', ()),
+        ("null", ()),
+        ("[]", ()),
+    ],
+)
+def test_images_that_are_not_a_list_of_objects(
+    images: str, expected: tuple[ImageEntry, ...]
+) -> None:
+    data = f'{{"images": {images}, "status": "completed"}}'.encode()
+    result = parse_manifest(data)
+    assert isinstance(result, Manifest)
+    assert (result.images, result.status) == (expected, "completed")
+    assert parse_tolerantly(data) == result
+
+
+def test_a_wrong_type_in_one_image_does_not_change_what_the_rest_says() -> None:
+    """One string seed sends the whole file the tolerant way: every other value stays the same."""
+    document = json.loads(CURRENT)
+    fast = parse_manifest(json.dumps(document).encode())
+    document["images"][3]["seed"] = str(document["images"][3]["seed"])
+    data = json.dumps(document).encode()
+    assert not takes_the_fast_path(data)
+    assert parse_manifest(data) == fast
+
+
+def test_wide_integer_in_api_params_reads_the_same_both_ways() -> None:
+    """``api_params`` is kept raw: orjson gives a float where msgspec keeps the exact
+    integer, but every value the stats take from it goes through ``as_int`` /
+    ``as_float``, which read both alike."""
+    data = b'{"snapshot": {"api_params": {"steps": 123456789012345678901234567890}}}'
+    fast, tolerant = parse_manifest(data), parse_tolerantly(data)
+    assert isinstance(fast, Manifest) and isinstance(tolerant, Manifest)
+    assert as_int(fast.api_params["steps"]) is None
+    assert as_int(tolerant.api_params["steps"]) is None
+    assert as_float(fast.api_params["steps"]) == as_float(tolerant.api_params["steps"])
+
+
+def test_integer_just_below_64_bits_is_none_both_ways() -> None:
+    data = b'{"snapshot": {"generation_params": {"base_seed": -9223372036854775809}}}'
+    fast, tolerant = parse_manifest(data), parse_tolerantly(data)
+    assert isinstance(fast, Manifest) and isinstance(tolerant, Manifest)
+    assert fast.base_seed is None
+    assert tolerant.base_seed is None
+    entry = parse_manifest(b'{"images": [{"seed": -9223372036854775809}]}')
+    assert isinstance(entry, Manifest) and entry.images == (ImageEntry(),)
 
 
 # -- half-written files ------------------------------------------------------
@@ -345,3 +475,125 @@ def test_read_manifest_over_the_size_limit(tmp_path: Path, monkeypatch: pytest.M
 def _write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
+
+
+# -- read_details ---------------------------------------------------------------
+
+
+def _details(tmp_path: Path, data: bytes, *, tolerant: bool = False) -> Details:
+    path = tmp_path / MANIFEST
+    path.write_bytes(data)
+    return read_details(path, tolerant=tolerant)
+
+
+def test_manifest_file_name() -> None:
+    assert MANIFEST == "manifest.json"
+
+
+def test_details_default_to_empty_json() -> None:
+    assert Details() == ("[]", "{}")
+    assert Details().images == "[]" and Details().variations == "{}"
+
+
+def test_read_details_hands_over_the_files_own_text(tmp_path: Path) -> None:
+    """The fast way: the two values exactly as written, spacing and key order kept."""
+    images = '[ {"filename": "a.png",  "seed": 1, "prompt": "caf\u00e9"},\n {"seed": "2"} ]'
+    variations = '{"B": {"used": ["x"]},  "A": {"available": [1, 2]}}'
+    data = (
+        f'{{"images": {images}, "status": "ongoing",'
+        f' "snapshot": {{"version": "2.0", "variations": {variations}}}}}'
+    ).encode()
+    assert _details(tmp_path, data) == Details(images, variations)
+
+
+def test_read_details_of_the_current_writer(tmp_path: Path) -> None:
+    found = _details(tmp_path, CURRENT)
+    document = json.loads(CURRENT)
+    assert json.loads(found.images) == document["images"]
+    assert json.loads(found.variations) == document["snapshot"]["variations"]
+    assert found.images in CURRENT.decode()  # the text itself, not a re-encoding
+    assert found.variations in CURRENT.decode()
+
+
+def test_read_details_tolerantly_rewrites_the_values(tmp_path: Path) -> None:
+    data = (
+        b'{"images": [ {"filename": "a.png",  "seed": 1} ],'
+        b' "snapshot": {"variations": {"A": {"used": ["x"]}}}}'
+    )
+    assert _details(tmp_path, data, tolerant=True) == Details(
+        '[{"filename":"a.png","seed":1}]', '{"A":{"used":["x"]}}'
+    )
+    assert _details(tmp_path, data) == Details(
+        '[ {"filename": "a.png",  "seed": 1} ]', '{"A": {"used": ["x"]}}'
+    )
+
+
+@pytest.mark.parametrize("tolerant", [False, True], ids=["fast", "tolerant"])
+def test_read_details_of_what_only_the_tolerant_way_reads(tmp_path: Path, tolerant: bool) -> None:
+    r"""NaN, a lone surrogate (``\ud800``), a BOM, a byte that is not UTF-8: still read."""
+    data = (
+        b'\xef\xbb\xbf{"snapshot": {"api_params": {"cfg_scale": NaN},'
+        b' "variations": {"E\\ud800": {"used": ["caf\xe9"]}}},'
+        b' "images": [{"filename": "a.png", "prompt": "smile \\ud83d", "seed": NaN}, 7, "x"]}'
+    )
+    found = _details(tmp_path, data, tolerant=tolerant)
+    assert json.loads(found.images) == [
+        {"filename": "a.png", "prompt": "smile \ufffd", "seed": None}
+    ]
+    assert json.loads(found.variations) == {"E\ufffd": {"used": ["caf\ufffd"]}}
+    found.images.encode("utf-8")  # no surrogate left for DuckDB to refuse
+
+
+@pytest.mark.parametrize("tolerant", [False, True], ids=["fast", "tolerant"])
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b'{"images": {"a": 1}, "snapshot": {"variations": []}}', Details()),
+        (b'{"images": "[1]", "snapshot": {"variations": "{}"}}', Details()),
+        (b'{"images": null, "snapshot": null}', Details()),
+        (b'{"images": [{"seed": 1}], "snapshot": "text"}', Details(images='[{"seed":1}]')),
+        (b'{"snapshot": {"variations": {"A": {}}}}', Details(variations='{"A":{}}')),
+        (b"{}", Details()),
+        (b"[1, 2]", Details()),
+        (b'"text"', Details()),
+        (b"not json", Details()),
+        (b'{"images": [{"seed": 1}', Details()),  # half-written
+        (b"", Details()),
+    ],
+    ids=[
+        "object_images_array_variations",
+        "json_text_in_strings",
+        "nulls",
+        "snapshot_not_an_object",
+        "no_images",
+        "empty_object",
+        "array",
+        "string",
+        "not_json",
+        "half_written",
+        "empty_file",
+    ],
+)
+def test_read_details_of_values_of_the_wrong_kind(
+    tmp_path: Path, data: bytes, expected: Details, tolerant: bool
+) -> None:
+    """An ``images`` that is not an array or ``variations`` that is not an object is empty."""
+    found = _details(tmp_path, data, tolerant=tolerant)
+    assert (json.loads(found.images), json.loads(found.variations)) == (
+        json.loads(expected.images),
+        json.loads(expected.variations),
+    )
+
+
+def test_read_details_without_a_usable_file(tmp_path: Path) -> None:
+    assert read_details(tmp_path / MANIFEST) == Details()
+    assert read_details(tmp_path / MANIFEST, tolerant=True) == Details()
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "folder" / MANIFEST).mkdir()
+    assert read_details(tmp_path / "folder" / MANIFEST) == Details()
+
+
+def test_read_details_over_the_size_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(manifest_module, "MAX_MANIFEST_BYTES", 1024)
+    assert _details(tmp_path, CURRENT) == Details()
+    assert _details(tmp_path, b'{"images": [{"seed": 1}]}') == Details('[{"seed": 1}]')

@@ -153,14 +153,15 @@ def test_an_unreadable_manifest(
     target = folder / "manifest.json"
     target.chmod(0)
     if os.access(target, os.R_OK):  # root reads anything: refuse this one file ourselves
-        real = Path.read_bytes
+        real_open = os.open
 
-        def refuse(path: Path) -> bytes:
-            if path == target:
+        def refuse(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+            if Path(os.fsdecode(path)) == target:
                 raise PermissionError(13, "Permission denied", str(path))
-            return real(path)
+            return real_open(path, flags, *args, **kwargs)
 
-        monkeypatch.setattr(Path, "read_bytes", refuse)
+        # the manifest is read through one os.open (then fstat and read on that handle)
+        monkeypatch.setattr(os, "open", refuse)
     report = kit.index()
     assert report.failed == [(BROKEN, "manifest.json cannot be read: Permission denied")]
     assert kit.stats(BROKEN)["images_actual"] == 1

@@ -38,7 +38,8 @@ def test_a_folder_is_a_session_with_a_manifest_or_an_image(tmp_path: Path) -> No
     assert listed["empty"] is None
     assert listed["text_only"] is None
     one = listed["one_image"]
-    assert one is not None and [i.name for i in one.images] == ["X.WEBP"]
+    assert one is not None and one.names == ["X.WEBP"]
+    assert (len(one.mtimes), one.sizes, one.has_manifest) == (1, [4], False)
 
 
 def test_listing_counts_only_images_directly_inside(tmp_path: Path) -> None:
@@ -49,11 +50,85 @@ def test_listing_counts_only_images_directly_inside(tmp_path: Path) -> None:
     (folder / "a.JPG").write_bytes(b"jpeg")
     files = list_session(Candidate("s", str(folder)))
     assert files is not None and files.has_manifest
-    assert [image.name for image in files.images] == [
+    assert sorted(files.names) == [
         "a.JPG",
         "s_0000_seed-1000.png",
         "s_0001_seed-1001.png",
     ]
+
+
+def test_listing_lists_names_times_and_sizes_in_the_folders_order(tmp_path: Path) -> None:
+    folder = tmp_path / "s"
+    folder.mkdir()
+    written = {"b.png": (b"12", 1_700_000_000.5), "a.webp": (b"1234", 1_600_000_000.0)}
+    for name, (data, moment) in written.items():
+        (folder / name).write_bytes(data)
+        os.utime(folder / name, (moment, moment))
+    files = list_session(Candidate("s", str(folder), is_dryrun=True))
+    assert files is not None
+    with os.scandir(folder) as entries:
+        assert files.names == [entry.name for entry in entries]  # not sorted
+    found = {
+        name: (size, mtime)
+        for name, mtime, size in zip(files.names, files.mtimes, files.sizes, strict=True)
+    }
+    assert found == {"b.png": (2, 1_700_000_000.5), "a.webp": (4, 1_600_000_000.0)}
+    assert (files.session_id, files.path, files.is_dryrun) == ("s", str(folder), True)
+    assert not files.has_manifest
+    assert files.signature == signature(str(folder))
+
+
+def test_hidden_files_and_folders_named_like_images_are_not_images(tmp_path: Path) -> None:
+    """macOS leaves ``._a.png`` beside ``a.png`` on foreign disks; neither hidden file counts."""
+    folder = tmp_path / "s"
+    folder.mkdir()
+    (folder / "a.png").write_bytes(png_bytes())
+    (folder / "._a.png").write_bytes(b"\x00\x05\x16\x07 resource fork")
+    (folder / ".b.png").write_bytes(png_bytes())
+    (folder / "x.png").mkdir()
+    (folder / "x.png" / "inner.png").write_bytes(png_bytes())
+    files = list_session(Candidate("s", str(folder)))
+    assert files is not None
+    assert files.names == ["a.png"]
+    assert len(files.mtimes) == len(files.sizes) == 1
+
+
+def test_a_folder_of_hidden_images_only_is_no_session(tmp_path: Path) -> None:
+    folder = tmp_path / "s"
+    folder.mkdir()
+    (folder / "._a.png").write_bytes(b"fork")
+    (folder / "x.png").mkdir()
+    assert list_session(Candidate("s", str(folder))) is None
+
+
+def test_hidden_files_do_not_count_in_the_index(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    folder = write_session(root, "s", manifest("s", images=2))
+    (folder / "._s_0000_seed-1000.png").write_bytes(b"fork")
+    (folder / ".thumb.png").write_bytes(png_bytes())
+    (folder / "x.png").mkdir()
+    store = Store(tmp_path / "s.db")
+    index_root(root, store, progress=False)
+    assert store.rows("SELECT images_actual, completion_percentage FROM session_stats") == [
+        (2, 100.0)
+    ]
+    assert store.rows("SELECT filename FROM session_images ORDER BY filename") == [
+        ("s_0000_seed-1000.png",),
+        ("s_0001_seed-1001.png",),
+    ]
+
+
+def test_a_manifest_that_is_a_folder_still_makes_a_session(tmp_path: Path) -> None:
+    folder = tmp_path / "s"
+    (folder / "manifest.json").mkdir(parents=True)
+    files = list_session(Candidate("s", str(folder)))
+    assert files is not None and files.has_manifest and files.names == []
+
+
+def test_listing_a_folder_that_is_gone_or_a_file(tmp_path: Path) -> None:
+    assert list_session(Candidate("gone", str(tmp_path / "gone"))) is None
+    (tmp_path / "file.png").write_bytes(png_bytes())
+    assert list_session(Candidate("file.png", str(tmp_path / "file.png"))) is None
 
 
 def test_signature_moves_when_images_or_manifest_change(tmp_path: Path) -> None:
@@ -130,3 +205,19 @@ def test_progress_bar_counts_sessions(tmp_path: Path, capsys: pytest.CaptureFixt
         write_session(root, f"s{i}", manifest(f"s{i}", images=0))
     index_root(root, Store(tmp_path / "s.db"), progress=True)
     assert "3/3" in capsys.readouterr().err
+
+
+def test_a_file_name_that_is_not_utf8_does_not_stop_the_index(tmp_path: Path) -> None:
+    """A Latin-1 name written by another tool (``caf\\xe9.png``) is a file like any other."""
+    root = tmp_path / "root"
+    folder = write_session(root, "s", manifest("s", images=1))
+    with open(os.path.join(os.fsencode(folder), b"caf\xe9.png"), "wb") as handle:
+        handle.write(png_bytes())
+    write_session(root, "t", manifest("t", images=1))
+    store = Store(tmp_path / "s.db")
+    report = index_root(root, store, progress=False)
+    assert report.computed == 2
+    assert store.rows("SELECT session_id, images_actual FROM session_stats ORDER BY 1") == [
+        ("s", 2),
+        ("t", 1),
+    ]

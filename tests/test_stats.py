@@ -20,20 +20,19 @@ from edge_cases import EDGE_CASES, EXPECTED, MODEL, PROMPT, UNREADABLE, parsed
 from sessionkit.manifest import ImageEntry, Manifest, Unreadable, Variation, parse_manifest
 from sessionkit.scan import Candidate, list_session
 from sessionkit.stats import (
+    IMAGE_SUFFIXES,
     STATS_COLUMNS,
     STATS_VERSION,
-    FileInfo,
     SessionFiles,
     SessionRecord,
     completion_percentage,
     compute_session,
-    image_rows,
     images_expected,
+    is_image_name,
     is_seed_sweep,
     iso_timestamp,
     known_model,
     time_from_folder_name,
-    variation_rows,
 )
 
 DATA_MODEL_COLUMNS = (
@@ -125,8 +124,25 @@ def listing(
     mtime: float = 1_763_990_659.0,
 ) -> SessionFiles:
     """A listing built by hand: files that need no reading from disk."""
-    images = tuple(FileInfo(name, mtime + i, 1000 + i) for i, name in enumerate(names))
-    return SessionFiles(session_id, path, images, has_manifest=True, signature="sig")
+    return SessionFiles(
+        session_id,
+        path,
+        list(names),
+        [mtime + i for i in range(len(names))],
+        [1000 + i for i in range(len(names))],
+        has_manifest=True,
+        signature="sig",
+    )
+
+
+EMPTY_LISTING: dict[str, list[Any]] = {"n": [], "t": [], "s": []}
+
+
+def listed_files(record: SessionRecord) -> dict[str, Any]:
+    """The image files a record stores in ``session_files``, decoded."""
+    files = json.loads(record.files)
+    assert isinstance(files, dict)
+    return files
 
 
 def document(**params: Any) -> dict[str, Any]:
@@ -177,10 +193,11 @@ def test_edge_case_stats(name: str) -> None:
     if name in UNREADABLE:
         assert isinstance(manifest, Unreadable)
         assert stats.stats_error == manifest.reason
-        assert (stats.stats_source, record.images, record.variations) == ("none", [], [])
+        assert stats.stats_source == "none"
     else:
         assert stats.stats_error is None
         assert stats.stats_source == "manifest"
+    assert listed_files(record) == EMPTY_LISTING
     assert isinstance(json.loads(stats.placeholders_json), dict)
     assert isinstance(json.loads(stats.variations_summary_json), dict)
 
@@ -307,13 +324,14 @@ def test_session_without_manifest_uses_the_first_image_by_name(tmp_path: Path) -
     assert stats.manifest_generated_at is None
     assert stats.first_image_created_at == iso_local(1_763_990_500)
     assert stats.last_image_created_at == iso_local(1_763_990_700)
-    assert record.variations == []
-    seeds = {row[1]: row[2] for row in record.images}
-    assert seeds == {
-        "x_0000_seed-100.png": 100,
-        "x_0001_seed-101.png": 101,
-        "x_0002_seed-102.png": 102,
-    }
+    found = listed_files(record)
+    assert sorted(found["n"]) == [
+        "x_0000_seed-100.png",
+        "x_0001_seed-101.png",
+        "x_0002_seed-102.png",
+    ]
+    mtimes = dict(zip(found["n"], found["t"], strict=True))
+    assert mtimes["x_0000_seed-100.png"] == 1_763_990_700
 
 
 def test_session_without_manifest_and_a_random_seed(tmp_path: Path) -> None:
@@ -348,7 +366,7 @@ def test_unreadable_manifest_gives_the_reason_and_stats_from_images(
     assert (stats.images_expected, stats.completion_percentage) == (0, 0.0)
     assert stats.status is None
     assert stats.session_created_at == "2026-11-24T13:29:20"
-    assert [row[1] for row in record.images] == ["Portrait_0000_seed-1000.png"]
+    assert listed_files(record)["n"] == ["Portrait_0000_seed-1000.png"]
 
 
 def test_unreadable_manifest_without_images(tmp_path: Path) -> None:
@@ -375,7 +393,7 @@ def _without_clock(record: SessionRecord) -> tuple[Any, ...]:
 
 
 def _listed(count: int) -> tuple[ImageEntry, ...]:
-    return tuple(ImageEntry(f"i_{n:04d}.png", n, f"p{n}", None) for n in range(count))
+    return tuple(ImageEntry(n, f"p{n}") for n in range(count))
 
 
 @pytest.mark.parametrize(
@@ -449,7 +467,7 @@ def test_images_actual_counts_only_images_directly_in_the_folder(tmp_path: Path)
     write_png(folder / "thumbs" / "a_0000.png")
     files = list_session(Candidate(folder.name, str(folder)))
     assert files is not None
-    assert [image.name for image in files.images] == [
+    assert sorted(files.names) == [
         "a_0000.png",
         "a_0001.PNG",
         "b.jpg",
@@ -472,8 +490,7 @@ def test_holes_in_the_numbering(tmp_path: Path) -> None:
     record = compute_session(files)
     assert (record.stats.images_actual, record.stats.images_expected) == (6, 8)
     assert record.stats.completion_percentage == 75.0
-    on_disk = {row[1]: row[6] for row in record.images}
-    assert on_disk == {name: int(name in present) for name in names(8)}
+    assert sorted(listed_files(record)["n"]) == present  # the missing file is the mirror's
 
 
 @pytest.mark.parametrize(
@@ -524,9 +541,7 @@ def test_folder_names_with_punctuation(tmp_path: Path, folder: str, created: str
     assert record.stats.session_path == str(tmp_path / folder)
     assert record.stats.session_created_at == created
     assert (record.stats.images_actual, record.stats.completion_percentage) == (3, 100.0)
-    assert [(row[1], row[2], row[6]) for row in record.images] == [
-        (n, 100 + i, 1) for i, n in enumerate(files_names)
-    ]
+    assert sorted(listed_files(record)["n"]) == files_names
 
 
 def test_dry_run_payloads_are_not_images(tmp_path: Path) -> None:
@@ -546,18 +561,14 @@ def test_dry_run_payloads_are_not_images(tmp_path: Path) -> None:
     assert (record.stats.images_actual, record.stats.images_expected) == (0, 4)
     assert record.stats.completion_percentage == 0.0
     assert record.stats.first_image_created_at is None
-    assert [(row[1], row[6], row[7], row[8]) for row in record.images] == [
-        (n, 0, None, None) for n in listed
-    ]
+    assert listed_files(record) == EMPTY_LISTING  # the .json payloads are not image files
 
 
 # -- seed sweeps (§2.3) --------------------------------------------------------------------
 
 
 def _images(*pairs: tuple[str, int | None]) -> tuple[ImageEntry, ...]:
-    return tuple(
-        ImageEntry(f"i_{n:04d}.png", seed, prompt, None) for n, (prompt, seed) in enumerate(pairs)
-    )
+    return tuple(ImageEntry(seed, prompt) for prompt, seed in pairs)
 
 
 ONE_VARYING = {"HAIR": Variation(used=("a", "b", "c")), "EXPR": Variation(used=("x",))}
@@ -710,9 +721,9 @@ def test_session_created_at(session_id: str, timestamp: str | None, created: str
 
 
 def test_session_created_at_without_manifest() -> None:
-    files = SessionFiles("portraits", "/nonexistent", (), has_manifest=False, signature="s")
+    files = SessionFiles("portraits", "/nonexistent", [], [], [], False, signature="s")
     assert compute_session(files).stats.session_created_at is None
-    files = SessionFiles("20251014_173320-x", "/nonexistent", (), has_manifest=False, signature="s")
+    files = SessionFiles("20251014_173320-x", "/nonexistent", [], [], [], False, signature="s")
     assert compute_session(files).stats.session_created_at == "2025-10-14T17:33:20"
 
 
@@ -743,8 +754,10 @@ def test_first_and_last_image_times_are_file_mtimes(tmp_path: Path) -> None:
     stats = compute_session(files).stats
     assert stats.first_image_created_at == iso_local(1_699_999_000.2)
     assert stats.last_image_created_at == iso_local(1_700_000_500.7)
-    rows = {row[1]: row[7] for row in compute_session(files).images}
-    assert rows[files_names[0]] == iso_local(1_700_000_000.0)
+    found = listed_files(compute_session(files))
+    assert dict(zip(found["n"], found["t"], strict=True)) == dict(
+        zip(files_names, times, strict=True)
+    )
 
 
 def test_no_images_no_image_times() -> None:
@@ -752,89 +765,76 @@ def test_no_images_no_image_times() -> None:
     assert (stats.first_image_created_at, stats.last_image_created_at) == (None, None)
 
 
-# -- image rows ---------------------------------------------------------------------------------
+# -- the image files a record keeps -------------------------------------------------------
+# What the manifest says of each image is unpacked by the mirror from the
+# manifest itself (tests/test_mirror_details.py); a record keeps only the files.
 
 
-def test_image_rows_merge_manifest_entries_and_files(tmp_path: Path) -> None:
-    listed = names(4)
-    doc = document(num_images=4)
-    doc["images"] = [
-        {
-            "filename": name,
-            "seed": 1000 + i,
-            "prompt": f"prompt {i}",
-            "negative_prompt": "low quality",
-            "applied_variations": {"HAIR": "bob"} if i else {},
-        }
-        for i, name in enumerate(listed)
-    ]
-    doc["images"].append(dict(doc["images"][0]))  # the same file listed twice
-    on_disk = [listed[0], listed[1], listed[3], "Portrait_0009_seed-777.png", "upscaled (1).png"]
-    files = make_session(tmp_path, "s", doc, dict.fromkeys(on_disk, infotext()))
-    record = compute_session(files)
-    rows = {row[1]: row for row in record.images}
-    assert [row[1] for row in record.images] == [
-        *listed,
-        "Portrait_0009_seed-777.png",
-        "upscaled (1).png",
-    ]
-    assert all(row[0] == "s" for row in record.images)
-    first = rows[listed[0]]
-    assert first[2:7] == (1000, "prompt 0", "low quality", None, 1)
-    sizes = {image.name: image.size for image in files.images}
-    assert first[8] == sizes[listed[0]]
-    assert first[7] == iso_local(files.images[0].mtime)
-    assert json.loads(str(rows[listed[1]][5])) == {"HAIR": "bob"}
-    assert rows[listed[2]][2] == 1002
-    assert rows[listed[2]][6:] == (0, None, None)  # listed but missing
-    assert rows["Portrait_0009_seed-777.png"][2:7] == (777, None, None, None, 1)
-    assert rows["upscaled (1).png"][2] is None
+def test_record_keeps_the_listing_in_folder_order() -> None:
+    files = listing(("b_0001.png", "a_0000.png", "c.webp"), mtime=1_700_000_000.5)
+    expected = {
+        "n": ["b_0001.png", "a_0000.png", "c.webp"],
+        "t": [1_700_000_000.5, 1_700_000_001.5, 1_700_000_002.5],
+        "s": [1000, 1001, 1002],
+    }
+    assert json.loads(files.listing()) == expected
+    record = compute_session(files, parsed("current_writer"))
+    assert record.files == files.listing()
+    assert listed_files(record) == expected
+    assert (record.signature, record.is_dryrun) == ("sig", False)
 
 
-def test_image_rows_seed_from_the_name_when_there_is_no_infotext() -> None:
-    files = listing(("x_0000_seed-5.png", "x_0001_seed-6.png"))
-    without_manifest = compute_session(
-        SessionFiles(files.session_id, files.path, files.images, False, "s")
+def test_listing_keeps_exact_sizes_times_and_any_text() -> None:
+    names_ = ("caf\u00e9 \u2615.png", 'quote " and \\ backslash.png', "\u7f8e.jpg")
+    files = SessionFiles(
+        "s", "/nonexistent", list(names_), [0.0, -1.25, 4e9], [0, 2**40, 7], True, "sig"
     )
-    assert [row[2] for row in without_manifest.images] == [5, 6]
-    rows = image_rows(files, None, None)
-    assert [(row[1], row[2], row[6]) for row in rows] == [
-        ("x_0000_seed-5.png", 5, 1),
-        ("x_0001_seed-6.png", 6, 1),
-    ]
+    assert json.loads(files.listing()) == {
+        "n": list(names_),
+        "t": [0.0, -1.25, 4e9],
+        "s": [0, 2**40, 7],
+    }
 
 
-# -- variation rows --------------------------------------------------------------------------
+def test_first_image_by_name_gives_the_infotext_not_the_first_listed(tmp_path: Path) -> None:
+    """The infotext is read from ``min(names)``, whatever order the folder lists them in."""
+    folder = tmp_path / "s"
+    folder.mkdir()
+    write_png(folder / "b.png", infotext(seed=2, steps=40))
+    write_png(folder / "a.png", infotext(seed=1, steps=25))
+    for order in (["a.png", "b.png"], ["b.png", "a.png"]):
+        files = SessionFiles("s", str(folder), order, [1.0, 2.0], [1, 1], False, "sig")
+        stats = compute_session(files).stats
+        assert (stats.steps, stats.seed_base) == (25, 1), order
 
 
-def test_variation_rows() -> None:
-    manifest = Manifest(
-        variations={
-            "HAIR": Variation(available=("a", "b", "c"), used=("a", "b"), count=3),
-            "EXPR": Variation(used=("x",)),
-        },
-        images=(
-            ImageEntry("0.png", 1, "p", None, {"HAIR": "a", "EXPR": "x"}),
-            ImageEntry("1.png", 2, "p", None, {"HAIR": "a"}),
-            ImageEntry("2.png", 3, "p", None, {"HAIR": "b", "POSE": "sitting"}),
-        ),
-    )
-    assert variation_rows("s", manifest) == [
-        ("s", "HAIR", "a", 1, 2),
-        ("s", "HAIR", "b", 1, 1),
-        ("s", "HAIR", "c", 0, 0),
-        ("s", "EXPR", "x", 1, 1),
-        ("s", "POSE", "sitting", 1, 1),
-    ]
-    assert variation_rows("s", None) == []
+@pytest.mark.parametrize(
+    ("name", "image"),
+    [
+        ("a.png", True),
+        ("A.PNG", True),
+        ("b.jpg", True),
+        ("c.JPEG", True),
+        ("d.jpeg", True),
+        ("e.webp", True),
+        ("f.WebP", True),
+        ("x.png.txt", False),
+        ("g.gif", False),
+        ("manifest.json", False),
+        ("png", False),
+        ("._a.png", False),  # macOS resource fork next to a.png
+        (".b.png", False),
+        (".png", False),
+        ("a.png.", False),
+    ],
+)
+def test_is_image_name(name: str, image: bool) -> None:
+    assert is_image_name(name) is image
 
 
-def test_variation_rows_of_the_current_writer() -> None:
-    record = compute_session(listing(), parsed("current_writer"))
-    hair = [row for row in record.variations if row[1] == "HAIR"]
-    assert len(hair) == 6  # every available value, used or not
-    assert sum(row[3] for row in hair) == 5
-    assert sum(row[4] for row in hair) == 6  # one applied value per image
+def test_image_suffixes_are_lower_case_with_a_dot() -> None:
+    assert isinstance(IMAGE_SUFFIXES, tuple)
+    assert set(IMAGE_SUFFIXES) == {".png", ".jpg", ".jpeg", ".webp"}
 
 
 # -- values no store can hold -------------------------------------------------------------------
@@ -849,9 +849,13 @@ def test_integer_columns_fit_sqlite_integer() -> None:
     """
     doc = document(base_seed=2**64 - 1, num_images=10**20)
     doc["images"][0]["seed"] = 2**64 - 1
-    record = compute_session(listing(), parse_manifest(json.dumps(doc).encode()))
+    manifest = parse_manifest(json.dumps(doc).encode())
+    assert isinstance(manifest, Manifest)
+    assert manifest.images[0].seed is None  # and the mirror's seed is NULL too
+    record = compute_session(listing(), manifest)
     integers = [value for value in record.stats_row() if isinstance(value, int)]
-    integers += [row[2] for row in record.images if row[2] is not None]
+    # no usable num_images: the listed images are the plan
+    assert (record.stats.seed_base, record.stats.images_expected) == (None, len(doc["images"]))
     assert [value for value in integers if value not in SQLITE_INTEGER] == []
 
 
@@ -864,11 +868,12 @@ def test_lone_surrogate_in_a_manifest_does_not_break_stats() -> None:
     )
     manifest = parse_manifest(data)
     assert isinstance(manifest, Manifest)
-    record = compute_session(listing(), manifest)
+    record = compute_session(listing(("a.png",)), manifest)
     texts = [value for value in record.stats_row() if isinstance(value, str)]
-    texts += [value for row in record.images for value in row if isinstance(value, str)]
+    texts.append(record.files)
     for text in texts:
         text.encode("utf-8")
+    assert manifest.prompt == "smile \ufffd"
 
 
 def test_timestamp_at_the_edge_of_the_calendar_does_not_raise() -> None:

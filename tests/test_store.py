@@ -8,8 +8,12 @@ from typing import Any
 
 import pytest
 
-from builders import write_webui_db
+from builders import manifest, write_session, write_webui_db
+from sessionkit import store as store_module
+from sessionkit.scan import index_root
+from sessionkit.stats import STATS_VERSION
 from sessionkit.store import (
+    MIGRATIONS,
     NEVER_EDITED,
     NOTE_MAX_CHARS,
     SCHEMA_VERSION,
@@ -39,9 +43,39 @@ def test_new_database_is_wal_with_busy_timeout_and_versioned(store: Store) -> No
     assert store.rows("PRAGMA busy_timeout")[0][0] == 5000
     assert store.rows("SELECT max(version) FROM sessionkit_schema") == [(SCHEMA_VERSION,)]
     tables = {row[0] for row in store.rows("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert {"session_stats", "session_metadata", "session_details"} <= tables
+    assert {"session_stats", "session_metadata", "session_files"} <= tables
+    assert "session_details" not in tables
     views = {row[0] for row in store.rows("SELECT name FROM sqlite_master WHERE type='view'")}
-    assert {"session_images", "session_variations"} <= views
+    assert views == {"session_images"}
+    assert SCHEMA_VERSION == 3
+
+
+def test_session_files_and_its_view_of_one_row_per_image(store: Store) -> None:
+    assert [row[1] for row in store.rows("PRAGMA table_info(session_files)")] == [
+        "session_id",
+        "files",
+    ]
+    assert [row[1] for row in store.rows("PRAGMA table_info(session_images)")] == [
+        "session_id",
+        "filename",
+        "file_mtime",
+        "file_size",
+    ]
+    with store._transaction() as con:
+        con.executemany(
+            "INSERT INTO session_files VALUES (?, ?)",
+            [
+                ("a", '{"n": ["x.png", "y.png"], "t": [0.0, 86399.9], "s": [10, 20]}'),
+                ("b", '{"n": [], "t": [], "s": []}'),
+            ],
+        )
+    local = store.rows(
+        "SELECT datetime(0, 'unixepoch', 'localtime'), datetime(86399, 'unixepoch', 'localtime')"
+    )[0]
+    assert store.rows("SELECT * FROM session_images ORDER BY filename") == [
+        ("a", "x.png", local[0], 10),
+        ("a", "y.png", local[1], 20),
+    ]
 
 
 def test_session_stats_has_the_data_model_indexes(store: Store) -> None:
@@ -52,6 +86,56 @@ def test_session_stats_has_the_data_model_indexes(store: Store) -> None:
     indexed = {store.rows(f"PRAGMA index_info('{name}')")[0][2] for name, _ in indexes}
     assert indexed == {"sd_model", "is_seed_sweep", "completion_percentage", "session_created_at"}
     assert any("session_created_at DESC" in sql for _, sql in indexes)
+
+
+def test_files_migration_drops_the_packed_rows_and_keeps_metadata(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A version-2 database: packed image rows go, stats are recomputed, metadata stays."""
+    root = tmp_path / "root"
+    write_session(root, "20251107_120000-Portrait", manifest("Portrait", images=2))
+    path = tmp_path / "sessions.db"
+    monkeypatch.setattr(store_module, "MIGRATIONS", MIGRATIONS[:2])
+    old = Store(path)
+    with old._transaction() as con:
+        con.execute(
+            "INSERT INTO session_stats (session_id, session_path, stats_computed_at, "
+            "stats_version, signature) VALUES (?, ?, ?, 2, ?)",
+            ("20251107_120000-Portrait", str(root / "20251107_120000-Portrait"), "x", "stale"),
+        )
+        con.execute(
+            "INSERT INTO session_details VALUES (?, ?, ?)",
+            ("20251107_120000-Portrait", '[["a.png", 1]]', '[["HAIR", "bob", 1, 1]]'),
+        )
+    old.update_metadata(
+        "20251107_120000-Portrait",
+        str(root / "20251107_120000-Portrait"),
+        {"tags": ["keeper"], "user_note": "kept"},
+    )
+    metadata_before = dump(path, "session_metadata")
+    old.close()
+    monkeypatch.undo()
+
+    store = Store(path)
+    assert store.rows("SELECT version FROM sessionkit_schema ORDER BY version") == [
+        (1,),
+        (2,),
+        (3,),
+    ]
+    tables = {row[0] for row in store.rows("SELECT name FROM sqlite_master WHERE type='table'")}
+    views = {row[0] for row in store.rows("SELECT name FROM sqlite_master WHERE type='view'")}
+    assert "session_details" not in tables and "session_files" in tables
+    assert views == {"session_images"}
+    assert store.rows("SELECT count(*) FROM session_images") == [(0,)]
+    assert dump(path, "session_metadata") == metadata_before
+    report = index_root(root, store, progress=False)
+    assert (report.computed, report.unchanged) == (1, 0)  # stats_version 2 is out of date
+    assert store.rows("SELECT stats_version, images_actual FROM session_stats") == [
+        (STATS_VERSION, 2)
+    ]
+    assert store.rows("SELECT count(*) FROM session_images") == [(2,)]
+    assert dump(path, "session_metadata") == metadata_before
+    store.close()
 
 
 def test_reopening_applies_no_migration_twice(tmp_path: Path) -> None:
