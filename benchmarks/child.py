@@ -19,17 +19,32 @@ from typing import Any
 STARTED = time.perf_counter()
 
 
-def _peak_mb(who: int) -> float:
-    return resource.getrusage(who).ru_maxrss / 1024  # Linux reports KiB
+def _status_mb(field: str) -> float:
+    """A memory line of ``/proc/self/status`` (``VmRSS``, ``VmHWM``) in MB."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _peak_mb() -> float:
+    """This process's own peak RSS.
+
+    Not ``getrusage(RUSAGE_SELF).ru_maxrss``: Linux carries that across
+    ``exec``, so a child started by a parent holding 500 MB reports at
+    least 500 MB. ``VmHWM`` belongs to this process's own memory map.
+    """
+    return _status_mb("VmHWM")
+
+
+def _workers_peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # Linux: KiB
 
 
 def _current_mb() -> float:
     """Resident memory now (what the process holds after the peak has passed)."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+    return _status_mb("VmRSS")
 
 
 def index(root: str, db: str) -> dict[str, Any]:
@@ -44,8 +59,8 @@ def index(root: str, db: str) -> dict[str, Any]:
         "imports": imported - STARTED,
         "computed": report.computed,
         "failed": len(report.failed),
-        "peak_main_mb": _peak_mb(resource.RUSAGE_SELF),
-        "peak_worker_mb": _peak_mb(resource.RUSAGE_CHILDREN),
+        "peak_main_mb": _peak_mb(),
+        "peak_worker_mb": _workers_peak_mb(),
     }
 
 
@@ -65,7 +80,7 @@ def memory(db: str) -> dict[str, Any]:
 
     kit = SessionKit(db=db, progress=False)
     kit.sessions()
-    opened = _peak_mb(resource.RUSAGE_SELF)
+    opened = _peak_mb()
     started = time.perf_counter()
     kit.mirror.ensure_details()
     details = time.perf_counter() - started
@@ -75,7 +90,7 @@ def memory(db: str) -> dict[str, Any]:
     kit.sessions(limit=None)
     result = {
         "peak_open_mb": opened,
-        "peak_mb": _peak_mb(resource.RUSAGE_SELF),
+        "peak_mb": _peak_mb(),
         "settled_mb": _current_mb(),
         "details_seconds": details,
         "images": int(images),

@@ -544,6 +544,7 @@ applied AS (
 )
 SELECT session_id, placeholder, value, coalesce(l.used, true), coalesce(a.images, 0)
 FROM listed_values l FULL JOIN applied a USING (session_id, placeholder, value)
+ORDER BY session_id, placeholder, value
 """
 """One row per value a placeholder lists (``used`` or only ``available``) or an
 image applied (counted as used), with how many images applied it."""
