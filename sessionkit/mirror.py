@@ -182,7 +182,8 @@ class Mirror:
         ids = list(dict.fromkeys(session_ids))
         with self._lock:
             self._rows = None
-            if len(ids) > _INCREMENTAL_LIMIT:
+            known = self.con.execute("SELECT count(*) FROM session_stats").fetchone()
+            if len(ids) * _RELOAD_SHARE >= (known[0] if known else 0):
                 self.reload()
             else:  # a rescan changes few sessions: copy only theirs (and all metadata)
                 self._refresh_stats(ids)
@@ -414,8 +415,10 @@ class Mirror:
             return row[0] if row else None
 
 
-_INCREMENTAL_LIMIT = 1000
-"""Above this many changed sessions, the session-level relations are rebuilt whole."""
+_RELOAD_SHARE = 5
+"""When a fifth of the sessions or more changed, the session-level relations are
+rebuilt whole: copying one session costs about five times its share of a
+rebuild (deleting its old rows first), measured at 1k and 10k sessions."""
 _STATS_BATCH = 2000
 """Session rows copied per step: a whole library at once would hold every prompt twice."""
 _CHECKPOINT_EVERY = 4

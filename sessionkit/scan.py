@@ -166,7 +166,7 @@ def _list_folder(candidate: Candidate, folder: int) -> SessionFiles | None:
         manifest = None
     sign = _signature(os.fstat(folder), manifest)
     names: list[str] = []
-    mtimes: list[float] = []
+    mtimes: list[int] = []
     sizes: list[int] = []
     with os.scandir(folder) as entries:
         for entry in entries:
@@ -180,7 +180,7 @@ def _list_folder(candidate: Candidate, folder: int) -> SessionFiles | None:
                 except OSError:  # vanished since the folder was read
                     continue
                 names.append(name)
-                mtimes.append(info.st_mtime)
+                mtimes.append(info.st_mtime_ns // 1_000_000_000)  # shown to the second
                 sizes.append(info.st_size)
     if manifest is None and not names:
         return None

@@ -64,7 +64,8 @@ class SessionFiles:
     path: str
     names: list[str]
     """Names of the image files directly in the folder."""
-    mtimes: list[float]
+    mtimes: list[int]
+    """Modification times in whole seconds (every time sessionkit shows is to the second)."""
     sizes: list[int]
     has_manifest: bool
     signature: str

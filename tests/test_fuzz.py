@@ -400,7 +400,7 @@ def test_compute_session_never_raises(
         session_id=session_id,
         path=str(empty_folder),
         names=[name for name, _, _ in images],
-        mtimes=[mtime for _, mtime, _ in images],
+        mtimes=[int(mtime) for _, mtime, _ in images],
         sizes=[size for _, _, size in images],
         has_manifest=manifest_kind != "none",
         signature="sig",
@@ -448,7 +448,7 @@ def test_compute_session_never_raises(
     # the image files, kept for the mirror exactly as listed (tests below check its rows)
     assert json.loads(record.files) == {
         "n": [name for name, _, _ in images],
-        "t": [mtime for _, mtime, _ in images],
+        "t": [int(mtime) for _, mtime, _ in images],
         "s": [size for _, _, size in images],
     }
 

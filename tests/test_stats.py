@@ -128,7 +128,7 @@ def listing(
         session_id,
         path,
         list(names),
-        [mtime + i for i in range(len(names))],
+        [int(mtime) + i for i in range(len(names))],
         [1000 + i for i in range(len(names))],
         has_manifest=True,
         signature="sig",
@@ -756,7 +756,7 @@ def test_first_and_last_image_times_are_file_mtimes(tmp_path: Path) -> None:
     assert stats.last_image_created_at == iso_local(1_700_000_500.7)
     found = listed_files(compute_session(files))
     assert dict(zip(found["n"], found["t"], strict=True)) == dict(
-        zip(files_names, times, strict=True)
+        zip(files_names, map(int, times), strict=True)
     )
 
 
@@ -774,7 +774,7 @@ def test_record_keeps_the_listing_in_folder_order() -> None:
     files = listing(("b_0001.png", "a_0000.png", "c.webp"), mtime=1_700_000_000.5)
     expected = {
         "n": ["b_0001.png", "a_0000.png", "c.webp"],
-        "t": [1_700_000_000.5, 1_700_000_001.5, 1_700_000_002.5],
+        "t": [1_700_000_000, 1_700_000_001, 1_700_000_002],
         "s": [1000, 1001, 1002],
     }
     assert json.loads(files.listing()) == expected
@@ -787,11 +787,11 @@ def test_record_keeps_the_listing_in_folder_order() -> None:
 def test_listing_keeps_exact_sizes_times_and_any_text() -> None:
     names_ = ("caf\u00e9 \u2615.png", 'quote " and \\ backslash.png', "\u7f8e.jpg")
     files = SessionFiles(
-        "s", "/nonexistent", list(names_), [0.0, -1.25, 4e9], [0, 2**40, 7], True, "sig"
+        "s", "/nonexistent", list(names_), [0, -2, 4_000_000_000], [0, 2**40, 7], True, "sig"
     )
     assert json.loads(files.listing()) == {
         "n": list(names_),
-        "t": [0.0, -1.25, 4e9],
+        "t": [0, -2, 4_000_000_000],
         "s": [0, 2**40, 7],
     }
 
@@ -803,7 +803,7 @@ def test_first_image_by_name_gives_the_infotext_not_the_first_listed(tmp_path: P
     write_png(folder / "b.png", infotext(seed=2, steps=40))
     write_png(folder / "a.png", infotext(seed=1, steps=25))
     for order in (["a.png", "b.png"], ["b.png", "a.png"]):
-        files = SessionFiles("s", str(folder), order, [1.0, 2.0], [1, 1], False, "sig")
+        files = SessionFiles("s", str(folder), order, [1, 2], [1, 1], False, "sig")
         stats = compute_session(files).stats
         assert (stats.steps, stats.seed_base) == (25, 1), order
 
