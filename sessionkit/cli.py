@@ -156,28 +156,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--tiny", action="store_true", help="tiny images instead of small pictures")
 
     lab = _command(commands, "lab", run_lab, "open JupyterLab on the notebooks")
-    lab.add_argument(
-        "--root",
-        metavar="ROOT",
-        help=f"the sessions root (default: ${ROOT_ENV}, else the root recorded in the "
-        f"database, else the demo root written to <repository>/{DEMO_FOLDER})",
-    )
-    lab.add_argument(
-        "--db", metavar="DB", help=f"the sessions.db (default: ${DB_ENV}, else beside the root)"
-    )
+    _add_server_root(lab)
     lab.add_argument("--port", type=int, metavar="P", help="the server's port (default: Jupyter's)")
     lab.add_argument("--no-browser", action="store_true", help="do not open a browser")
 
     serve = _command(commands, "serve", run_serve, "serve the session browser as a web app (Voila)")
-    serve.add_argument(
-        "--root",
-        metavar="ROOT",
-        help=f"the sessions root (default: as for lab: ${ROOT_ENV}, the database's root, "
-        "else the demo root)",
-    )
-    serve.add_argument(
-        "--db", metavar="DB", help=f"the sessions.db (default: ${DB_ENV}, else beside the root)"
-    )
+    _add_server_root(serve)
     serve.add_argument(
         "--port", type=int, default=SERVE_PORT, metavar="P", help=f"default: {SERVE_PORT}"
     )
@@ -206,6 +190,19 @@ def _command(
 
 def _add_db(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", metavar="DB", help=f"the sessions.db (default: ${DB_ENV})")
+
+
+def _add_server_root(parser: argparse.ArgumentParser) -> None:
+    """``--root`` and ``--db`` of the commands that start a server (lab, serve)."""
+    parser.add_argument(
+        "--root",
+        metavar="ROOT",
+        help=f"the sessions root (default: ${ROOT_ENV}, else the root recorded in the "
+        f"database, else the demo root written to <repository>/{DEMO_FOLDER})",
+    )
+    parser.add_argument(
+        "--db", metavar="DB", help=f"the sessions.db (default: ${DB_ENV}, else beside the root)"
+    )
 
 
 def _add_format(parser: argparse.ArgumentParser) -> None:

@@ -211,8 +211,8 @@ class SessionKit:
         Read from the session's manifest as it is now: one file, where the
         ``variations`` relation would load every session's rows.
         """
-        self._require_known(session_id)
-        manifest = read_manifest(self._session_path(session_id) / MANIFEST)
+        stored = self._require_known(session_id)
+        manifest = read_manifest(Path(stored["session_path"]) / MANIFEST)
         if not isinstance(manifest, Manifest):
             return {}
         return {
@@ -384,10 +384,13 @@ class SessionKit:
         root = self._require_root()
         return root / session_id
 
-    def _require_known(self, session_id: str) -> None:
+    def _require_known(self, session_id: str) -> dict[str, Any]:
+        """The stored stats of a known session; :class:`UnknownSession` otherwise."""
         check_session_id(session_id)
-        if self.store.stats(session_id) is None:
+        stored = self.store.stats(session_id)
+        if stored is None:
             raise self._unknown(session_id)
+        return stored
 
     def _unknown(self, session_id: str) -> UnknownSession:
         known = [row[0] for row in self.store.rows("SELECT session_id FROM session_stats")]

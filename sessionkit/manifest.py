@@ -193,7 +193,7 @@ def read_details(path: str | os.PathLike[str], *, tolerant: bool = False) -> Det
     surrogate escape). No usable manifest gives empty values.
     """
     data = _read_bytes(path)
-    if isinstance(data, Unreadable) or len(data) > MAX_MANIFEST_BYTES:
+    if isinstance(data, Unreadable):  # the size limit included
         return Details()
     if tolerant:
         return _details_rewritten(data)
@@ -202,14 +202,14 @@ def read_details(path: str | os.PathLike[str], *, tolerant: bool = False) -> Det
     except (msgspec.MsgspecError, ValueError, RecursionError):
         return _details_rewritten(data)
     variations = found.snapshot.variations if found.snapshot else _EMPTY_OBJECT
-    return Details(_raw_text(found.images, b"["), _raw_text(variations, b"{"))
+    return Details(_raw_text(found.images, "[]"), _raw_text(variations, "{}"))
 
 
-def _raw_text(raw: msgspec.Raw, opening: bytes) -> str:
-    """The raw JSON value as text when it is of the expected kind (array or object)."""
+def _raw_text(raw: msgspec.Raw, empty: str) -> str:
+    """The raw JSON value as text if it is of ``empty``'s kind (array, object), else ``empty``."""
     text = bytes(raw)
-    if not text.startswith(opening):
-        return "[]" if opening == b"[" else "{}"
+    if not text.startswith(empty[:1].encode()):
+        return empty
     return text.decode("utf-8", errors="replace")
 
 
