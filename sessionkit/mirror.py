@@ -56,14 +56,16 @@ class QueryError(SessionKitError):
     """DuckDB refused a query; the message is DuckDB's own, which names the problem."""
 
 
+# Counts and sizes come from manifests through ``as_int``, which accepts any
+# signed 64-bit value (SQLite's INTEGER): a 32-bit column refused the whole copy.
 _STATS_TYPES = {
     "seed_base": "BIGINT",
-    "width": "INTEGER",
-    "height": "INTEGER",
-    "steps": "INTEGER",
+    "width": "BIGINT",
+    "height": "BIGINT",
+    "steps": "BIGINT",
     "cfg_scale": "DOUBLE",
-    "images_expected": "INTEGER",
-    "images_actual": "INTEGER",
+    "images_expected": "BIGINT",
+    "images_actual": "BIGINT",
     "completion_percentage": "DOUBLE",
     "is_seed_sweep": "INTEGER",
     "stats_version": "INTEGER",

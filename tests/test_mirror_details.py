@@ -815,3 +815,20 @@ def test_file_times_are_local_time_everywhere(root: Path) -> None:
     assert python == "2023-11-15T03:43:20"  # 22:13:20 UTC
     assert mirror == stats == python
     assert view == python.replace("T", " ")
+
+
+def test_counts_and_sizes_past_32_bits_reach_the_mirror(
+    root: Path, open_kit: Callable[..., SessionKit]
+) -> None:
+    """``as_int`` keeps any signed 64-bit value; a 32-bit mirror column refused the whole copy."""
+    document = {
+        "snapshot": {
+            "generation_params": {"num_images": 2**31},
+            "api_params": {"width": 2**40, "height": 768, "steps": 2**33},
+        }
+    }
+    write_folder(root, "s", document, ["a.png"])
+    row = open_kit().sql(
+        "SELECT images_expected, images_actual, width, height, steps FROM session_stats"
+    )
+    assert row.iloc[0].tolist() == [2**31, 1, 2**40, 768, 2**33]
