@@ -86,6 +86,15 @@ VARIATION_COLUMNS = ("session_id", "placeholder", "value", "used", "images")
 _IMAGE_TYPES = {"seed": "BIGINT", "on_disk": "BOOLEAN", "file_size": "BIGINT"}
 _VARIATION_TYPES = {"used": "BOOLEAN", "images": "INTEGER"}
 DETAIL_TABLES = ("images", "variations", "image_counts")
+USER_RELATIONS = (
+    "session_stats",
+    "session_metadata",
+    "session_state",
+    "sessions",
+    *DETAIL_TABLES,
+)
+"""Every relation of the mirror, as users' SQL names them."""
+_DEFAULT_SCHEMA = "memory.main"
 
 _SESSIONS_VIEW = """
 CREATE OR REPLACE VIEW sessions AS
@@ -163,6 +172,21 @@ class Mirror:
         self.con.execute(_MODEL_NAME_MACRO)
         self.con.execute(_JSON_INTEGER_MACRO)
         self.con.execute(_SESSIONS_VIEW)
+        self._expose_in_default_schema()
+
+    def _expose_in_default_schema(self) -> None:
+        """Make every relation and macro reachable from a new cursor without ``USE``.
+
+        A cursor (jupysql's ``%sql`` on :attr:`SessionKit.duckdb`) starts in
+        DuckDB's default catalog, not in the compressed one the data lives in:
+        a view of the same name there points at each relation.
+        """
+        for name in USER_RELATIONS:
+            self.con.execute(
+                f"CREATE VIEW {_DEFAULT_SCHEMA}.{name} AS SELECT * FROM mirror.main.{name}"
+            )
+        for macro in (_MODEL_NAME_MACRO, _JSON_INTEGER_MACRO):
+            self.con.execute(macro.replace("CREATE MACRO ", f"CREATE MACRO {_DEFAULT_SCHEMA}."))
 
     def _create(self, table: str, columns: Sequence[str], types: dict[str, str]) -> None:
         body = ", ".join(f"{name} {types.get(name, 'VARCHAR')}" for name in columns)

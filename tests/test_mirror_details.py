@@ -832,3 +832,27 @@ def test_counts_and_sizes_past_32_bits_reach_the_mirror(
         "SELECT images_expected, images_actual, width, height, steps FROM session_stats"
     )
     assert row.iloc[0].tolist() == [2**31, 1, 2**40, 768, 2**33]
+
+
+# -- reachable from a cursor ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "relation", ["sessions", "session_stats", "session_metadata", "images", "variations"]
+)
+def test_a_new_cursor_reaches_every_relation_without_use(
+    root: Path, open_kit: Callable[..., SessionKit], relation: str
+) -> None:
+    """jupysql's ``%sql`` runs on a cursor of ``kit.duckdb``, which starts in the default schema."""
+    document = {"images": [entry("a.png", 1, prompt="p", applied_variations={"HAIR": "bob"})]}
+    write_folder(root, "s", document, ["a.png"])
+    kit = open_kit()
+    kit.update_metadata("s", tags=["keeper"])
+    cursor = kit.duckdb.cursor()
+    try:
+        direct = kit.duckdb.execute(f"SELECT count(*) FROM {relation}").fetchall()
+        assert cursor.sql(f"SELECT count(*) FROM {relation}").fetchall() == direct
+        assert direct[0][0] >= 1
+        assert cursor.sql("SELECT model_name('a.safetensors [abc123]')").fetchall() == [("a",)]
+    finally:
+        cursor.close()
