@@ -55,7 +55,7 @@ test: lint typecheck pytest
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov demo-root tests_e2e/artifacts
 
-# Every figure of quality.md §1 against its reference from the same run; demo
+# Every target of docs/development.md (Benchmarks) against its reference from the same run; demo
 # roots are reused from $SESSIONKIT_BENCH_DIR (default /var/tmp/sessionkit-bench).
 .PHONY: bench
 bench: $(STAMP)

@@ -1,4 +1,4 @@
-"""``make bench``: every figure of quality.md §1, each against its reference from the same run.
+"""``make bench``: every target of docs/development.md against its reference from the same run.
 
 Usage: ``python -m benchmarks.run [--sizes 1000,10000] [--base DIR] [--results FILE]``.
 

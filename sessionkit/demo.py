@@ -4,7 +4,7 @@ Tests, benchmarks, ``sessionkit demo DIR`` and the notebooks need sessions to lo
 at, and they must all agree on what is there. Like datasette's fixtures, the
 generator is seeded (``random.Random(seed)``) and lives in the package: the same
 arguments give a byte-identical tree with the same file times. Sessions mirror
-what the real generator writes (data-model.md §1 and the sdgen-cli corpus),
+what the real generator writes (docs/data-model.md and the sdgen-cli corpus),
 including what goes wrong in the wild: killed runs, holes, older key names, odd
 folder names, missing and broken manifests.
 
@@ -342,7 +342,7 @@ class _Design:
         return self.params or self.model.params
 
 
-# The special cases of product.md §5, most useful first: a root of 12 to 21
+# The special cases (docs/cli.md, ``sessionkit demo``), most useful first: a root of 12 to 21
 # sessions keeps the first ones (the older writer's session, placed oldest).
 _SPECIALS: tuple[_Design, ...] = (
     # Older writer: old folder style, seed_base/max_images, no status, no counts.
@@ -764,7 +764,7 @@ def write_demo_root(
 
     ``sessions`` session folders (1 to 10,000) are spread over the 120 days
     ending on ``anchor`` (default: today). With 12 or more, the special cases
-    of product.md §5 are included (broken manifests, a session without
+    listed in docs/cli.md are included (broken manifests, a session without
     manifest, a dry run, odd names, older key variants, ...); the rest are
     ordinary sessions of varied kinds with ``images_per_session`` images each
     (default: 4 to 40). ``tiny_images`` writes 1x1 pixel PNGs (infotext kept)

@@ -1,7 +1,7 @@
 """Parse ``manifest.json`` tolerantly into typed values.
 
 The generator rewrites its manifest after every image, older writers use other
-key names, and any key may be missing or ``null`` (see data-model.md §1). This
+key names, and any key may be missing or ``null`` (see docs/data-model.md). This
 module absorbs all of that: :func:`parse_manifest` never raises. It returns a
 :class:`Manifest` whose fields are ``None`` (or empty) where the file had no
 usable value, or an :class:`Unreadable` that says why the file could not be

@@ -1,4 +1,4 @@
-"""The DuckDB read model of ``sessions.db`` (data-model.md §3).
+"""The DuckDB read model of ``sessions.db`` (docs/data-model.md, "The DuckDB mirror").
 
 DuckDB answers filters, aggregations and users' ad hoc SQL. It is an
 in-memory copy, rebuilt from the store through pandas (no DuckDB extension
@@ -9,10 +9,10 @@ mirror but cannot attach, read or write any file, ``sessions.db`` included.
 Relations:
 
 ``session_stats``
-    exactly the data-model §2.1 columns (plus ``status``, ``stats_source``,
-    ``stats_error``).
+    exactly the stats columns of docs/data-model.md (with ``status``,
+    ``stats_source``, ``stats_error``).
 ``session_metadata``
-    exactly the §2.2 columns, ``tags`` as ``VARCHAR[]``.
+    exactly the columns of SQLite's ``session_metadata``, ``tags`` as ``VARCHAR[]``.
 ``session_state``
     sessionkit's bookkeeping: ``is_dryrun``, ``missing_since``, the parsed
     ``placeholders`` / ``variations_summary`` maps, and ``model``
@@ -26,7 +26,7 @@ Relations:
     one row per image / per (session, placeholder, value). These are the
     big ones (a million rows at scale), so they are loaded on first use and
     kept current incrementally after that. They are read from the two
-    sources data-model §3 names: each session's manifest as it is when the
+    sources docs/data-model.md names: each session's manifest as it is when the
     relation is loaded (what it says of each image) and ``session_files``
     (the image files the last scan found). DuckDB parses the manifests'
     JSON itself; no Python object is made per image.
@@ -539,7 +539,7 @@ JOIN batch b USING (session_id)
 LEFT JOIN first_file ff USING (session_id)
 ORDER BY session_id, k.pos NULLS LAST, filename
 """
-"""One row per image listed in the manifest or found on disk (data-model §3).
+"""One row per image listed in the manifest or found on disk (docs/data-model.md, ``images``).
 
 A manifest entry gives seed, prompts and applied variations (the first entry
 of a file name wins); a file the manifest does not list gets the seed in its

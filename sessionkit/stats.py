@@ -1,6 +1,6 @@
 """Derive one session's stats from its manifest and its files.
 
-This is the rulebook of data-model.md §2.1 and §2.3, as plain functions of
+This is the rulebook of docs/data-model.md ("The stats rules", "Seed sweeps"), as plain functions of
 plain values: :func:`compute_session` takes the folder listing the scanner
 made (:class:`SessionFiles`) and the parsed manifest, and returns a
 :class:`SessionRecord` holding the ``session_stats`` row and the folder's
@@ -158,7 +158,7 @@ def is_image_name(name: str) -> bool:
 
 
 def compute_session(files: SessionFiles, manifest: ParsedManifest | None = None) -> SessionRecord:
-    """Apply every rule of data-model.md §2.1 to one session.
+    """Apply every stats rule of docs/data-model.md to one session.
 
     ``manifest`` is the parsed ``manifest.json``; when omitted it is read from
     the folder (``None`` and no manifest file means the session has none).
@@ -255,7 +255,7 @@ def _apply_counts(stats: SessionStats, manifest: Manifest | None) -> None:
 
 
 def images_expected(manifest: Manifest | None) -> int:
-    """The planned image count, by the priority order of data-model.md §2.1.
+    """The planned image count, by the priority order of docs/data-model.md (``images_expected``).
 
     ``num_images`` (merged with the older ``max_images`` by the parser), else
     for combinatorial sessions the product of the non-zero ``len(used)``,
@@ -278,7 +278,7 @@ def completion_percentage(actual: int, expected: int) -> float:
 
 
 def is_seed_sweep(manifest: Manifest, planned: int) -> bool:
-    """Whether the session compares seeds, by data-model.md §2.3's order of evidence."""
+    """Whether the session compares seeds, by the order of evidence in docs/data-model.md."""
     if manifest.seed_list or manifest.generation_mode == "seed-sweep":
         return True
     seeded = [image for image in manifest.images if image.seed is not None]

@@ -1,6 +1,6 @@
 """SQLite ``sessions.db``: schema, migrations, stats writes and metadata writes.
 
-SQLite is the system of record (data-model.md §2). Two kinds of rows live
+SQLite is the system of record (docs/data-model.md, "What is stored"). Two kinds of rows live
 here and never mix:
 
 * **stats** (``session_stats``, and ``session_files`` with its view
@@ -251,7 +251,7 @@ def _run_script(con: sqlite3.Connection, script: str) -> None:
 # write per session. What the manifest says of each image (prompt, seed,
 # applied variations) is not copied here: at 10k sessions that was 650 MB,
 # whose writing alone cost three quarters of the time an index may take.
-# The mirror reads it from the manifests (data-model §3); the view below
+# The mirror reads it from the manifests (docs/data-model.md, ``images``); the view below
 # keeps one row per image file for SQL users of this file.
 _FILES_DDL = """
 DROP VIEW IF EXISTS session_images;

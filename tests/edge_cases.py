@@ -1,4 +1,4 @@
-"""Named sample manifests: every variant and failure of data-model.md §1.
+"""Named sample manifests: every variant and failure docs/data-model.md lists.
 
 Each sample is the bytes of a ``manifest.json`` as a writer leaves it on disk,
 modelled on a real shape written by the sd-generator CLI (the shapes of

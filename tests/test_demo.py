@@ -1,4 +1,4 @@
-"""The demo root generator: deterministic, reusable, and holding every case product.md §5 asks.
+"""The demo root generator: deterministic, reusable, and holding every case docs/cli.md lists.
 
 The checks read the files the way an independent reader would (json, PNG
 chunks), not through sessionkit's own parsers, so they also vouch for the

@@ -2,7 +2,7 @@
 
 The number of examples per property is ``SESSIONKIT_FUZZ_EXAMPLES``. The
 default, 3,400 for each of the three first properties, makes every CI run
-try over 10,000 generated manifests (quality.md asks for at least that many;
+try over 10,000 generated manifests (docs/reliability.md promises that many;
 about 40 s). Two more run fewer: the comparison of the parser's two ways of
 reading (a third as many: its documents are slow to generate), and the
 property that indexes real folders and reads the mirror's ``images`` and

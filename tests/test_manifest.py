@@ -1,4 +1,4 @@
-"""``parse_manifest`` / ``read_manifest`` on every named edge case (data-model.md §1)."""
+"""``parse_manifest`` / ``read_manifest`` on every named edge case (docs/data-model.md)."""
 
 from __future__ import annotations
 
@@ -380,7 +380,7 @@ HALF_WRITTEN = {
 
 @pytest.mark.parametrize("name", sorted(HALF_WRITTEN))
 def test_half_written_file_says_it_is_cut_short(name: str) -> None:
-    """Any prefix of a manifest being rewritten is reported as cut short (§1).
+    """Any prefix of a manifest being rewritten is reported as cut short (docs/data-model.md).
 
     The reason is what a user sees in ``stats_error``; "not valid JSON" for a
     file that is merely being written sends them looking for a broken file.

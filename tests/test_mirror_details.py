@@ -1,4 +1,4 @@
-"""The mirror's ``images`` and ``variations`` relations, unpacked by DuckDB (data-model.md §3).
+"""The mirror's ``images`` and ``variations`` relations, unpacked by DuckDB (docs/data-model.md).
 
 Each test writes session folders under ``tmp_path``, indexes them with a
 :class:`~sessionkit.SessionKit` and reads the relations with SQL, the way a

@@ -1,7 +1,7 @@
 """Reliability: no bad input stops a scan, and a scan never changes user metadata.
 
 Each test builds a root with one kind of breakage beside healthy sessions and
-checks the promise of quality.md §2: the index finishes, the broken session
+checks the promise of docs/reliability.md: the index finishes, the broken session
 is reported with its reason, the others are right, and a session that was
 broken only for a moment is right after the next scan.
 """

@@ -1,4 +1,4 @@
-"""The ``session_stats`` rules of data-model.md §2.1 and the seed-sweep rule of §2.3.
+"""The ``session_stats`` rules and the seed-sweep rule of docs/data-model.md.
 
 Rules are checked on the named edge cases (no disk needed: the listing is
 built by hand) and on real folders written in ``tmp_path`` and listed by
@@ -564,7 +564,7 @@ def test_dry_run_payloads_are_not_images(tmp_path: Path) -> None:
     assert listed_files(record) == EMPTY_LISTING  # the .json payloads are not image files
 
 
-# -- seed sweeps (§2.3) --------------------------------------------------------------------
+# -- seed sweeps (docs/data-model.md) -----------------------------------------------------
 
 
 def _images(*pairs: tuple[str, int | None]) -> tuple[ImageEntry, ...]:

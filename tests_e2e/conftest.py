@@ -3,7 +3,7 @@
 These tests run in their own pytest process (``make test`` does it): the
 Playwright sync API leaves an asyncio loop marked running in the main
 thread, which would mislead the widget tests about being in a kernel
-(testing-notes.md). A missing browser is a failure, never a skip: CI
+(docs/development.md). A missing browser is a failure, never a skip: CI
 installs Debian's chromium, and a test that silently skipped would prove
 nothing.
 """
@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = Path(os.environ.get("SESSIONKIT_CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = Path(os.environ.get("SESSIONKIT_E2E_ARTIFACTS", REPO / "tests_e2e" / "artifacts"))
 LAUNCH_ARGS = [
-    # as root and offline (testing-notes.md): no sandbox, no GPU, nothing fetched from the network
+    # as root and offline (docs/development.md): no sandbox, no GPU, nothing from the network
     "--no-sandbox",
     "--disable-gpu",
     "--disable-quic",

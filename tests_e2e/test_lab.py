@@ -1,7 +1,7 @@
 """Notebook 1 in a real JupyterLab: Run All renders the browser, and a filter chip works.
 
 JupyterLab shows "Idle" before the kernel is attached, and Run All at that
-moment clears the cells without running them (testing-notes.md): we wait
+moment clears the cells without running them (docs/development.md): we wait
 for the debugger button to be enabled as well, the sign of a kernel that
 really answers.
 """

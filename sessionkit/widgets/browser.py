@@ -1,6 +1,6 @@
 """The session browser: a filter bar, a page of cards, and the selected session's detail.
 
-Redraws must stay fast (quality.md: a page of 48 cards in under 200 ms), so
+Redraws must stay fast (docs/development.md: a page of 48 cards in under 200 ms), so
 the browser never rebuilds widgets: it keeps a pool of card widgets, one
 HTML widget and one transparent click target each, and only updates their
 values. Thumbnails are made for the cards shown, nothing else.

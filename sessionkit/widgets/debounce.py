@@ -4,8 +4,9 @@ Time is injected so that the same editor works in three places: inside a
 Jupyter kernel the save must run on the kernel's own asyncio loop (next to
 the widgets, when the kernel is idle); in a plain Python process nobody runs
 a loop, so a timer thread does it; and tests drive a manual clock, so they
-are instant and deterministic. testing-notes.md explains why "is a loop
-running?" is not a safe way to tell a kernel apart: we look for the kernel.
+are instant and deterministic. "Is a loop running?" is not a safe way to tell
+a kernel apart (Playwright and pytest-asyncio leave a loop marked running;
+see docs/development.md): we look for the kernel.
 """
 
 from __future__ import annotations
