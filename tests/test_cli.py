@@ -23,7 +23,6 @@ import struct
 import subprocess
 import sys
 import zlib
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -1072,30 +1071,6 @@ def test_a_reader_that_stops_early_gets_no_traceback(db: str) -> None:
         err = process.stderr.read()
         code = process.wait()
     assert (code, err) == (1, b"")
-
-
-def subcommands() -> Iterator[str]:
-    parser = cli.build_parser()
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            yield from action.choices
-
-
-def test_every_subcommand_is_in_the_readme() -> None:
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    assert list(subcommands()) == [
-        "index",
-        "list",
-        "show",
-        "tag",
-        "like",
-        "sql",
-        "demo",
-        "lab",
-        "serve",
-    ]
-    missing = [name for name in subcommands() if f"sessionkit {name}" not in readme]
-    assert missing == []
 
 
 # -- serve ---------------------------------------------------------------------
