@@ -20,7 +20,7 @@ from sessionkit.store import (
     StoreUnavailable,
 )
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"
 
 __all__ = [
     "NEVER_EDITED",

@@ -644,7 +644,3 @@ def shorten(text: str, limit: int = CELL_MAX_CHARS) -> str:
     """Escape control characters and cut to ``limit`` characters, ending with ``…`` if cut."""
     text = escape(text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -22,6 +22,7 @@ import sqlite3
 import struct
 import subprocess
 import sys
+import tomllib
 import zlib
 from datetime import datetime
 from pathlib import Path
@@ -1059,10 +1060,32 @@ def test_version_from_the_console_script() -> None:
     )
 
 
+def test_python_m_sessionkit_runs_the_command_line(db: str) -> None:
+    """``python -m sessionkit``: the same program when the script is not on PATH."""
+    done = subprocess.run(
+        [sys.executable, "-m", "sessionkit", "show", "nope", "--db", db],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr.startswith("Error: unknown session 'nope'")
+
+
+def test_the_version_is_defined_once() -> None:
+    """pyproject.toml reads ``sessionkit.__version__`` instead of writing a second one."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "version" not in project["project"]
+    assert "version" in project["project"]["dynamic"]
+    attr = project["tool"]["setuptools"]["dynamic"]["version"]["attr"]
+    assert attr == "sessionkit.__version__"
+    assert re.fullmatch(r"\d+\.\d+\.\d+(\.dev\d+)?", sessionkit.__version__)
+
+
 def test_a_reader_that_stops_early_gets_no_traceback(db: str) -> None:
     """``sessionkit list | head``: the closed pipe ends the command quietly."""
     with subprocess.Popen(
-        [sys.executable, "-m", "sessionkit.cli", "list", "--db", db],
+        [sys.executable, "-m", "sessionkit", "list", "--db", db],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     ) as process:

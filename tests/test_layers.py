@@ -36,6 +36,7 @@ LAYERS = {
     "cli": 8,
     "widgets": 8,
     "__init__": 9,
+    "__main__": 9,
 }
 
 # Third-party (or stdlib) modules allowed only in some places.
