@@ -393,7 +393,7 @@ class SessionKit:
         return stored
 
     def _unknown(self, session_id: str) -> UnknownSession:
-        known = [row[0] for row in self.store.rows("SELECT session_id FROM session_stats")]
+        known = [row[0] for row in self.store.rows("SELECT session_id FROM sessionkit_stats")]
         close = difflib.get_close_matches(session_id, known, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         return UnknownSession(f"unknown session {session_id!r}{hint}")

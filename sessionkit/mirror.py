@@ -27,7 +27,7 @@ Relations:
     big ones (a million rows at scale), so they are loaded on first use and
     kept current incrementally after that. They are read from the two
     sources docs/data-model.md names: each session's manifest as it is when the
-    relation is loaded (what it says of each image) and ``session_files``
+    relation is loaded (what it says of each image) and ``sessionkit_files``
     (the image files the last scan found). DuckDB parses the manifests'
     JSON itself; no Python object is made per image.
 ``image_counts``
@@ -261,7 +261,7 @@ class Mirror:
         batches = self._store.batches(
             "SELECT s.session_id, s.session_path, s.stats_source <> 'manifest', "
             "s.resolved_prompt, s.negative_prompt, s.seed_base, f.files "
-            f"FROM session_stats s LEFT JOIN session_files f USING (session_id) {where}",
+            f"FROM sessionkit_stats s LEFT JOIN sessionkit_files f USING (session_id) {where}",
             params,
             _DETAIL_BATCH,
         )
@@ -335,12 +335,12 @@ class Mirror:
             self.con.unregister("batch")
 
     def _copy_sessions(self, where: str, params: list[str]) -> None:
-        """Copy ``session_stats`` rows into ``session_stats`` and ``session_state``.
+        """Copy SQLite's ``sessionkit_stats`` rows into ``session_stats`` and ``session_state``.
 
         One read of SQLite per batch feeds both tables.
         """
         for rows in self._store.batches(
-            f"SELECT {', '.join(_SESSION_COLUMNS)} FROM session_stats {where}",
+            f"SELECT {', '.join(_SESSION_COLUMNS)} FROM sessionkit_stats {where}",
             params,
             _STATS_BATCH,
         ):

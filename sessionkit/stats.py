@@ -73,7 +73,7 @@ class SessionFiles:
     is_dryrun: bool = False
 
     def listing(self) -> str:
-        """The image files as the JSON text stored in ``session_files``: ``{"n", "t", "s"}``."""
+        """The image files as the JSON text stored in ``sessionkit_files``: ``{"n", "t", "s"}``."""
         try:
             return orjson.dumps({"n": self.names, "t": self.mtimes, "s": self.sizes}).decode()
         except orjson.JSONEncodeError:  # a file name that is not UTF-8 (another tool wrote it)

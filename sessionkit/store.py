@@ -1,20 +1,20 @@
 """SQLite ``sessions.db``: schema, migrations, stats writes and metadata writes.
 
-SQLite is the system of record (docs/data-model.md, "What is stored"). Two kinds of rows live
-here and never mix:
+SQLite is the system of record (docs/data-model.md, "What is stored"). Two kinds of
+rows live here and never mix:
 
-* **stats** (``session_stats``, and ``session_files`` with its view
-  ``session_images``): derived from files, overwritten by scans, always
+* **stats** (``sessionkit_stats``, and ``sessionkit_files`` with its view
+  ``sessionkit_images``): derived from files, overwritten by scans, always
   recomputable;
 * **metadata** (``session_metadata``): typed by the user. Only
   :meth:`Store.update_metadata` writes it; no scan, refresh or migration
   changes or drops a row of it.
 
-The file may have been created by the sd-generator WebUI, which keeps its
-own ``session_stats`` layout and ``schema_version`` table. Opening it renames
-that stats table (it is kept, never dropped) and leaves ``session_metadata``
-and ``schema_version`` exactly as they were; sessionkit tracks its own
-schema in ``sessionkit_schema``.
+The file may be shared with the sd-generator WebUI, which keeps its own
+``session_stats`` and ``schema_version`` tables and shares
+``session_metadata``. sessionkit's tables carry ``sessionkit_`` names; it
+never creates, alters, indexes, drops or writes the WebUI's two tables, and
+tracks its own schema in ``sessionkit_schema``.
 
 Every connection runs in WAL mode with a busy timeout, so a notebook and the
 WebUI can share the file; writes that still meet a lock are retried, then
@@ -66,7 +66,7 @@ METADATA_DEFAULTS: Mapping[str, Any] = {
     "auto_metadata": None,
 }
 STATE_COLUMNS = ("signature", "is_dryrun", "missing_since")
-"""Columns sessionkit keeps after the data-model ones in ``session_stats``."""
+"""Columns sessionkit keeps after the data-model ones in ``sessionkit_stats``."""
 
 
 class DatabaseLocked(SessionKitError):
@@ -106,7 +106,7 @@ class MetadataConflict(SessionKitError):
 
 
 _STATS_DDL = """
-CREATE TABLE session_stats (
+CREATE TABLE IF NOT EXISTS sessionkit_stats (
     session_id TEXT PRIMARY KEY,
     session_path TEXT NOT NULL,
     sd_model TEXT,
@@ -140,32 +140,39 @@ CREATE TABLE session_stats (
     is_dryrun INTEGER NOT NULL DEFAULT 0,
     missing_since TEXT
 );
-CREATE INDEX idx_session_stats_sd_model ON session_stats(sd_model);
-CREATE INDEX idx_session_stats_is_seed_sweep ON session_stats(is_seed_sweep);
-CREATE INDEX idx_session_stats_completion ON session_stats(completion_percentage);
-CREATE INDEX idx_session_stats_created_at ON session_stats(session_created_at DESC);
-CREATE TABLE session_images (
-    session_id TEXT NOT NULL,
-    filename TEXT NOT NULL,
-    seed INTEGER,
-    prompt TEXT,
-    negative_prompt TEXT,
-    applied_variations TEXT,
-    on_disk INTEGER NOT NULL,
-    file_mtime TEXT,
-    file_size INTEGER
-);
-CREATE INDEX idx_session_images_session ON session_images(session_id);
-CREATE TABLE session_variations (
-    session_id TEXT NOT NULL,
-    placeholder TEXT NOT NULL,
-    value TEXT NOT NULL,
-    used INTEGER NOT NULL,
-    images INTEGER NOT NULL
-);
-CREATE INDEX idx_session_variations_session ON session_variations(session_id);
-CREATE TABLE sessionkit_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+
+_STATS_INDEXES_DDL = """
+CREATE INDEX IF NOT EXISTS idx_sessionkit_stats_sd_model ON sessionkit_stats(sd_model);
+CREATE INDEX IF NOT EXISTS idx_sessionkit_stats_is_seed_sweep ON sessionkit_stats(is_seed_sweep);
+CREATE INDEX IF NOT EXISTS idx_sessionkit_stats_completion
+    ON sessionkit_stats(completion_percentage);
+CREATE INDEX IF NOT EXISTS idx_sessionkit_stats_created_at
+    ON sessionkit_stats(session_created_at DESC);
+"""
+
+# Each session's image files (names, mtimes, sizes) as one JSON object: one
+# write per session. What the manifest says of each image (prompt, seed,
+# applied variations) is not copied here: at 10k sessions that was 650 MB,
+# whose writing alone cost three quarters of the time an index may take.
+# The mirror reads it from the manifests (docs/data-model.md, ``images``); the view keeps one row per image
+# file for SQL users of this file.
+_FILES_DDL = """
+CREATE TABLE IF NOT EXISTS sessionkit_files (
+    session_id TEXT PRIMARY KEY,
+    files TEXT NOT NULL
+);
+CREATE VIEW IF NOT EXISTS sessionkit_images AS
+SELECT f.session_id,
+       n.value AS filename,
+       datetime(f.files ->> ('$.t[' || n.key || ']'), 'unixepoch', 'localtime') AS file_mtime,
+       f.files ->> ('$.s[' || n.key || ']') AS file_size
+FROM sessionkit_files f, json_each(f.files, '$.n') n;
+"""
+
+_SETTINGS_DDL = (
+    "CREATE TABLE IF NOT EXISTS sessionkit_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+)
 
 # The WebUI's own DDL, column for column, so either program can create the table.
 _METADATA_DDL = """
@@ -187,21 +194,29 @@ CREATE TABLE IF NOT EXISTS session_metadata (
 
 @dataclass(frozen=True, slots=True)
 class Migration:
+    """One step from ``version - 1`` to ``version`` of a database sessionkit already uses."""
+
     version: int
     description: str
     apply: Callable[[sqlite3.Connection], None]
 
 
-def _initial_schema(con: sqlite3.Connection) -> None:
-    _keep_foreign_stats_table(con)
-    _run_script(con, _STATS_DDL)
+def _current_schema(con: sqlite3.Connection) -> None:
+    """Create sessionkit's tables on a file it has never opened (new, or the WebUI's).
+
+    Only ``sessionkit_*`` names and the shared ``session_metadata`` (with the
+    WebUI's DDL): the WebUI's ``session_stats`` and ``schema_version`` are
+    not sessionkit's to create or touch.
+    """
+    _run_script(con, _STATS_DDL + _STATS_INDEXES_DDL + _FILES_DDL)
+    con.execute(_SETTINGS_DDL)
     con.execute(_METADATA_DDL)
 
 
-# A session's image and variation rows, stored as one row of two JSON arrays
-# (the row tuples without the session id). One write per session instead of a
-# hundred row inserts and their index entries: at a million images that is
-# most of an index's cost. The views keep one row per image / per value.
+# Version 2: a session's image and variation rows, stored as one row of two
+# JSON arrays. Version 3 replaced them by the image files alone. Both steps
+# only drop and create derived tables, recomputed by the next scan
+# (``STATS_VERSION`` marks every older stats row as out of date).
 _DETAILS_DDL = """
 DROP TABLE IF EXISTS session_images;
 DROP TABLE IF EXISTS session_variations;
@@ -210,34 +225,77 @@ CREATE TABLE session_details (
     images TEXT NOT NULL,
     variations TEXT NOT NULL
 );
-CREATE VIEW session_images AS
-SELECT d.session_id,
-       j.value ->> 0 AS filename,
-       j.value ->> 1 AS seed,
-       j.value ->> 2 AS prompt,
-       j.value ->> 3 AS negative_prompt,
-       j.value ->> 4 AS applied_variations,
-       j.value ->> 5 AS on_disk,
-       j.value ->> 6 AS file_mtime,
-       j.value ->> 7 AS file_size
-FROM session_details d, json_each(d.images) j;
-CREATE VIEW session_variations AS
-SELECT d.session_id,
-       j.value ->> 0 AS placeholder,
-       j.value ->> 1 AS value,
-       j.value ->> 2 AS used,
-       j.value ->> 3 AS images
-FROM session_details d, json_each(d.variations) j;
+"""
+
+_FILES_V3_DDL = """
+DROP VIEW IF EXISTS session_images;
+DROP VIEW IF EXISTS session_variations;
+DROP TABLE IF EXISTS session_details;
+CREATE TABLE session_files (
+    session_id TEXT PRIMARY KEY,
+    files TEXT NOT NULL
+);
 """
 
 
 def _packed_details(con: sqlite3.Connection) -> None:
-    """Replace the per-row image and variation tables by ``session_details`` (derived data).
-
-    The rows dropped are recomputed by the next scan: ``STATS_VERSION`` 2
-    marks every older stats row as out of date.
-    """
     _run_script(con, _DETAILS_DDL)
+
+
+def _files_only(con: sqlite3.Connection) -> None:
+    _run_script(con, _FILES_V3_DDL)
+
+
+def _sessionkit_names(con: sqlite3.Connection) -> None:
+    """Give sessionkit's tables ``sessionkit_`` names and the WebUI its ``session_stats`` back.
+
+    Earlier versions kept their stats under ``session_stats`` and renamed the
+    WebUI's table of that name to ``session_stats_webui``; the WebUI then
+    answered 500 on every stats query, or refused to start when its
+    migration failed on sessionkit's table (leaving some of its ``idx_stats_*``
+    indexes on it). Here sessionkit's tables move to their own names, those
+    indexes go, and the WebUI's table gets its name back. No metadata row
+    changes; the WebUI's tables are only renamed back, never altered.
+    """
+    if _is_sessionkit_stats(_columns(con, "session_stats")):
+        for (index,) in con.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'session_stats' "
+            "AND sql IS NOT NULL"
+        ).fetchall():
+            con.execute(f'DROP INDEX "{index}"')
+        con.execute("ALTER TABLE session_stats RENAME TO sessionkit_stats")
+    con.execute("DROP VIEW IF EXISTS session_images")
+    if _columns(con, "session_files") and not _columns(con, "sessionkit_files"):
+        con.execute("ALTER TABLE session_files RENAME TO sessionkit_files")
+    _current_schema(con)  # whatever is still missing, and the indexes under their new names
+    _give_webui_stats_back(con)
+
+
+def _give_webui_stats_back(con: sqlite3.Connection) -> None:
+    """Rename the first kept ``session_stats_webui*`` copy of the WebUI's layout back.
+
+    Only when no ``session_stats`` exists now (the WebUI may have created a
+    new one meanwhile: then both stay as they are). Its indexes moved with it.
+    """
+    if _columns(con, "session_stats"):
+        return
+    kept = [
+        row[0]
+        for row in con.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' "
+            "AND (name = 'session_stats_webui' OR name GLOB 'session_stats_webui_[0-9]*')"
+        )
+    ]
+    kept.sort(key=lambda name: (len(name), name))
+    for name in kept:
+        if "session_name" in _columns(con, name):
+            con.execute(f'ALTER TABLE "{name}" RENAME TO session_stats')
+            return
+
+
+def _is_sessionkit_stats(columns: list[str]) -> bool:
+    """Whether a stats table has sessionkit's layout (the WebUI's has no ``session_path``)."""
+    return "session_path" in columns
 
 
 def _run_script(con: sqlite3.Connection, script: str) -> None:
@@ -247,60 +305,12 @@ def _run_script(con: sqlite3.Connection, script: str) -> None:
             con.execute(statement)
 
 
-# Each session's image files (names, mtimes, sizes) as one JSON object: one
-# write per session. What the manifest says of each image (prompt, seed,
-# applied variations) is not copied here: at 10k sessions that was 650 MB,
-# whose writing alone cost three quarters of the time an index may take.
-# The mirror reads it from the manifests (docs/data-model.md, ``images``); the view below
-# keeps one row per image file for SQL users of this file.
-_FILES_DDL = """
-DROP VIEW IF EXISTS session_images;
-DROP VIEW IF EXISTS session_variations;
-DROP TABLE IF EXISTS session_details;
-CREATE TABLE session_files (
-    session_id TEXT PRIMARY KEY,
-    files TEXT NOT NULL
-);
-CREATE VIEW session_images AS
-SELECT f.session_id,
-       n.value AS filename,
-       datetime(f.files ->> ('$.t[' || n.key || ']'), 'unixepoch', 'localtime') AS file_mtime,
-       f.files ->> ('$.s[' || n.key || ']') AS file_size
-FROM session_files f, json_each(f.files, '$.n') n;
-"""
-
-
-def _files_only(con: sqlite3.Connection) -> None:
-    """Keep each session's image files, not its manifest's per-image rows (derived data).
-
-    The rows dropped are recomputed by the next scan: ``STATS_VERSION`` 3
-    marks every older stats row as out of date.
-    """
-    _run_script(con, _FILES_DDL)
-
-
 MIGRATIONS: tuple[Migration, ...] = (
-    Migration(1, "session_stats, session_images, session_variations, settings", _initial_schema),
     Migration(2, "session_details: image and variation rows packed per session", _packed_details),
     Migration(3, "session_files: image files per session; manifests stay the source", _files_only),
+    Migration(4, "sessionkit_* table names; the WebUI's session_stats back", _sessionkit_names),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
-
-
-def _keep_foreign_stats_table(con: sqlite3.Connection) -> None:
-    """Rename a ``session_stats`` table of another layout (the WebUI's) out of the way.
-
-    It is renamed, never dropped: ``session_stats_webui`` (or ``_2``, ...).
-    Its indexes move with it; ours have other names, so nothing collides.
-    """
-    columns = _columns(con, "session_stats")
-    if not columns or "session_path" in columns:
-        return
-    name, n = "session_stats_webui", 1
-    while _columns(con, name):
-        n += 1
-        name = f"session_stats_webui_{n}"
-    con.execute(f'ALTER TABLE session_stats RENAME TO "{name}"')
 
 
 def _columns(con: sqlite3.Connection, table: str) -> list[str]:
@@ -341,25 +351,38 @@ class Store:
         self._con.execute("PRAGMA synchronous=NORMAL")
 
     def _migrate(self) -> None:
-        """Apply pending migrations, each in its own transaction."""
+        """Bring the file to :data:`SCHEMA_VERSION` in one transaction.
+
+        A file sessionkit never opened (new, or the WebUI's) gets the current
+        schema at once; one an earlier sessionkit wrote goes through the
+        :data:`MIGRATIONS` it lacks.
+        """
         self._con.execute(
             "CREATE TABLE IF NOT EXISTS sessionkit_schema "
             "(version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)"
         )
-        applied = {row[0] for row in self._con.execute("SELECT version FROM sessionkit_schema")}
-        for migration in MIGRATIONS:
-            if migration.version in applied:
-                continue
-            with self._transaction() as con:
-                if con.execute(
-                    "SELECT 1 FROM sessionkit_schema WHERE version = ?", (migration.version,)
-                ).fetchone():
-                    continue  # another process applied it while we waited for the lock
-                migration.apply(con)
-                con.execute(
-                    "INSERT INTO sessionkit_schema VALUES (?, ?, ?)",
-                    (migration.version, migration.description, _now()),
-                )
+        if self._schema_version(self._con) >= SCHEMA_VERSION:
+            return
+        with self._transaction() as con:
+            version = self._schema_version(con)  # another process may have migrated meanwhile
+            if version == 0:
+                _current_schema(con)
+                steps = [(SCHEMA_VERSION, "sessionkit tables")]
+            else:
+                pending = [m for m in MIGRATIONS if m.version > version]
+                for migration in pending:
+                    migration.apply(con)
+                steps = [(m.version, m.description) for m in pending]
+            con.executemany(
+                "INSERT INTO sessionkit_schema VALUES (?, ?, ?)",
+                [(number, description, _now()) for number, description in steps],
+            )
+
+    @staticmethod
+    def _schema_version(con: sqlite3.Connection) -> int:
+        return int(
+            con.execute("SELECT coalesce(max(version), 0) FROM sessionkit_schema").fetchone()[0]
+        )
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -410,15 +433,15 @@ class Store:
         """``{session_id: (signature, stats_version, is_dryrun, is_missing)}`` for the scanner."""
         rows = self.rows(
             "SELECT session_id, signature, stats_version, is_dryrun, missing_since IS NOT NULL "
-            "FROM session_stats"
+            "FROM sessionkit_stats"
         )
         return {row[0]: (row[1], row[2], bool(row[3]), bool(row[4])) for row in rows}
 
     def stats(self, session_id: str) -> dict[str, Any] | None:
-        """The ``session_stats`` row of one session, with sessionkit's extra columns."""
+        """The ``sessionkit_stats`` row of one session, with sessionkit's extra columns."""
         columns = (*STATS_COLUMNS, *STATE_COLUMNS)
         found = self.rows(
-            f"SELECT {', '.join(columns)} FROM session_stats WHERE session_id = ?", (session_id,)
+            f"SELECT {', '.join(columns)} FROM sessionkit_stats WHERE session_id = ?", (session_id,)
         )
         return dict(zip(columns, found[0], strict=True)) if found else None
 
@@ -472,11 +495,11 @@ class Store:
         def write() -> None:
             with self._transaction() as con:
                 con.executemany(
-                    f"INSERT OR REPLACE INTO session_stats ({', '.join(columns)}) "
+                    f"INSERT OR REPLACE INTO sessionkit_stats ({', '.join(columns)}) "
                     f"VALUES ({', '.join('?' * len(columns))})",
                     stats_rows,
                 )
-                con.executemany("INSERT OR REPLACE INTO session_files VALUES (?, ?)", files)
+                con.executemany("INSERT OR REPLACE INTO sessionkit_files VALUES (?, ?)", files)
 
         self._retry(write)
 
@@ -490,7 +513,7 @@ class Store:
         def write() -> None:
             with self._transaction() as con:
                 con.executemany(
-                    "UPDATE session_stats SET missing_since = ? "
+                    "UPDATE sessionkit_stats SET missing_since = ? "
                     "WHERE session_id = ? AND missing_since IS NULL",
                     params,
                 )

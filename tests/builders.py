@@ -169,3 +169,62 @@ def write_webui_db(path: Path) -> None:
     con = sqlite3.connect(path)
     con.executescript(WEBUI_SCHEMA)
     con.close()
+
+
+# sessionkit's own layout before version 4 (its stats under the WebUI's name).
+_SESSIONKIT_V2_SCHEMA = """
+CREATE TABLE sessionkit_schema (
+    version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL);
+INSERT INTO sessionkit_schema VALUES (1, 'initial', '2026-11-01T00:00:00'),
+    (2, 'session_details', '2026-11-02T00:00:00');
+CREATE TABLE session_stats (
+    session_id TEXT PRIMARY KEY, session_path TEXT NOT NULL, sd_model TEXT,
+    template_version TEXT, generation_mode TEXT, seed_mode TEXT, seed_base INTEGER,
+    resolved_prompt TEXT, negative_prompt TEXT, width INTEGER, height INTEGER, steps INTEGER,
+    cfg_scale REAL, sampler_name TEXT, images_expected INTEGER, images_actual INTEGER,
+    completion_percentage REAL, is_seed_sweep INTEGER, placeholders_json TEXT,
+    variations_summary_json TEXT, session_created_at TEXT, manifest_generated_at TEXT,
+    first_image_created_at TEXT, last_image_created_at TEXT, stats_computed_at TEXT NOT NULL,
+    stats_version INTEGER, status TEXT, stats_source TEXT, stats_error TEXT, signature TEXT,
+    is_dryrun INTEGER NOT NULL DEFAULT 0, missing_since TEXT);
+CREATE INDEX idx_session_stats_sd_model ON session_stats(sd_model);
+CREATE INDEX idx_session_stats_is_seed_sweep ON session_stats(is_seed_sweep);
+CREATE INDEX idx_session_stats_completion ON session_stats(completion_percentage);
+CREATE INDEX idx_session_stats_created_at ON session_stats(session_created_at DESC);
+CREATE TABLE sessionkit_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS session_metadata (
+    session_id TEXT PRIMARY KEY, session_path TEXT NOT NULL, is_test INTEGER DEFAULT 0,
+    is_complete INTEGER DEFAULT 1, is_favorite INTEGER DEFAULT 0, user_rating TEXT,
+    user_note TEXT, tags TEXT, auto_metadata TEXT, created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL);
+CREATE TABLE session_details (
+    session_id TEXT PRIMARY KEY, images TEXT NOT NULL, variations TEXT NOT NULL);
+CREATE VIEW session_images AS
+SELECT d.session_id, j.value ->> 0 AS filename FROM session_details d, json_each(d.images) j;
+"""
+
+_SESSIONKIT_V3_CHANGES = """
+DROP VIEW session_images;
+DROP TABLE session_details;
+CREATE TABLE session_files (session_id TEXT PRIMARY KEY, files TEXT NOT NULL);
+CREATE VIEW session_images AS
+SELECT f.session_id, n.value AS filename FROM session_files f, json_each(f.files, '$.n') n;
+INSERT INTO sessionkit_schema VALUES (3, 'session_files', '2026-11-03T00:00:00');
+"""
+
+
+def write_old_sessionkit_db(path: Path, version: int, *, over_webui: bool = False) -> None:
+    """A ``sessions.db`` as sessionkit ``version`` (2 or 3) left it.
+
+    With ``over_webui``, it was a WebUI database first: that sessionkit
+    renamed the WebUI's ``session_stats`` to ``session_stats_webui``.
+    """
+    con = sqlite3.connect(path)
+    if over_webui:
+        con.executescript(WEBUI_SCHEMA)
+        con.execute("ALTER TABLE session_stats RENAME TO session_stats_webui")
+    con.executescript(_SESSIONKIT_V2_SCHEMA)
+    if version == 3:
+        con.executescript(_SESSIONKIT_V3_CHANGES)
+    con.commit()
+    con.close()

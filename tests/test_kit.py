@@ -225,7 +225,7 @@ def test_rescan_skips_unchanged_and_recomputes_changed(kit: SessionKit, root: Pa
 def test_rows_of_older_rules_are_recomputed(kit: SessionKit) -> None:
     con = sqlite3.connect(kit.db_path)
     con.execute(
-        "UPDATE session_stats SET stats_version = 0, sd_model = 'stale' WHERE session_id = ?",
+        "UPDATE sessionkit_stats SET stats_version = 0, sd_model = 'stale' WHERE session_id = ?",
         (PORTRAIT,),
     )
     con.commit()
@@ -448,5 +448,6 @@ def test_a_webui_database_opens_with_its_metadata(root: Path, tmp_path: Path) ->
         assert ids(kit.sessions(test=True)) == {"20251107_130000-Other"}
         assert kit.count(complete=True) >= 1
         assert kit.sql("SELECT count(*) AS n FROM session_metadata")["n"][0] == 2
-        old = kit.store.rows("SELECT session_name, images_requested FROM session_stats_webui")
-        assert old == [(PORTRAIT, 16)]
+        webui = kit.store.rows("SELECT session_name, images_requested FROM session_stats")
+        assert webui == [(PORTRAIT, 16)]
+        assert kit.sql("SELECT count(*) AS n FROM session_stats")["n"][0] == 7

@@ -758,7 +758,7 @@ def test_sqlite_view_has_one_row_per_image_file(
     con = sqlite3.connect(kit.db_path)
     try:
         rows = con.execute(
-            "SELECT session_id, filename, file_mtime, file_size FROM session_images "
+            "SELECT session_id, filename, file_mtime, file_size FROM sessionkit_images "
             "ORDER BY session_id, filename"
         ).fetchall()
         views = {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type='view'")}
@@ -788,7 +788,7 @@ _LOCAL_TIMES = textwrap.dedent(
         mirror = kit.sql("SELECT file_mtime FROM images")["file_mtime"][0]
         stats = kit.stats("s")["first_image_created_at"]
         con = sqlite3.connect(kit.db_path)
-        view = con.execute("SELECT file_mtime FROM session_images").fetchone()[0]
+        view = con.execute("SELECT file_mtime FROM sessionkit_images").fetchone()[0]
         con.close()
     python = datetime.fromtimestamp(1_700_000_000.7).isoformat(timespec="seconds")
     print(json.dumps([mirror, stats, view, python]))

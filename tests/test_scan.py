@@ -110,10 +110,10 @@ def test_hidden_files_do_not_count_in_the_index(tmp_path: Path) -> None:
     (folder / "x.png").mkdir()
     store = Store(tmp_path / "s.db")
     index_root(root, store, progress=False)
-    assert store.rows("SELECT images_actual, completion_percentage FROM session_stats") == [
+    assert store.rows("SELECT images_actual, completion_percentage FROM sessionkit_stats") == [
         (2, 100.0)
     ]
-    assert store.rows("SELECT filename FROM session_images ORDER BY filename") == [
+    assert store.rows("SELECT filename FROM sessionkit_images ORDER BY filename") == [
         ("s_0000_seed-1000.png",),
         ("s_0001_seed-1001.png",),
     ]
@@ -147,8 +147,8 @@ def test_signature_moves_when_images_or_manifest_change(tmp_path: Path) -> None:
 def rows(store: Store) -> list[tuple[Any, ...]]:
     return store.rows(
         "SELECT session_id, sd_model, images_actual, images_expected, is_seed_sweep, "
-        "placeholders_json FROM session_stats ORDER BY session_id"
-    ) + store.rows("SELECT * FROM session_images ORDER BY session_id, filename")
+        "placeholders_json FROM sessionkit_stats ORDER BY session_id"
+    ) + store.rows("SELECT * FROM sessionkit_images ORDER BY session_id, filename")
 
 
 def test_parallel_index_matches_one_process(
@@ -176,7 +176,7 @@ def test_small_write_batches_store_everything(
     monkeypatch.setattr(scan, "CHUNK", 1)
     store = Store(tmp_path / "s.db")
     assert index_root(root, store, progress=False).computed == 7
-    assert store.rows("SELECT count(*) FROM session_stats") == [(7,)]
+    assert store.rows("SELECT count(*) FROM sessionkit_stats") == [(7,)]
 
 
 def test_folder_deleted_mid_scan_is_reported(
@@ -197,7 +197,7 @@ def test_folder_deleted_mid_scan_is_reported(
     report = index_root(root, store, progress=False)
     assert report.failed == [("doomed", "the folder vanished during the scan")]
     assert report.computed == 1
-    assert store.rows("SELECT session_id FROM session_stats") == [("keep",)]
+    assert store.rows("SELECT session_id FROM sessionkit_stats") == [("keep",)]
 
 
 def test_progress_bar_counts_sessions(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -218,7 +218,7 @@ def test_a_file_name_that_is_not_utf8_does_not_stop_the_index(tmp_path: Path) ->
     store = Store(tmp_path / "s.db")
     report = index_root(root, store, progress=False)
     assert report.computed == 2
-    assert store.rows("SELECT session_id, images_actual FROM session_stats ORDER BY 1") == [
+    assert store.rows("SELECT session_id, images_actual FROM sessionkit_stats ORDER BY 1") == [
         ("s", 2),
         ("t", 1),
     ]

@@ -8,12 +8,16 @@ from typing import Any
 
 import pytest
 
-from builders import manifest, write_session, write_webui_db
-from sessionkit import store as store_module
+from builders import (
+    WEBUI_SCHEMA,
+    manifest,
+    write_old_sessionkit_db,
+    write_session,
+    write_webui_db,
+)
 from sessionkit.scan import index_root
 from sessionkit.stats import STATS_VERSION
 from sessionkit.store import (
-    MIGRATIONS,
     NEVER_EDITED,
     NOTE_MAX_CHARS,
     SCHEMA_VERSION,
@@ -41,21 +45,36 @@ def store(tmp_path: Path) -> Store:
 def test_new_database_is_wal_with_busy_timeout_and_versioned(store: Store) -> None:
     assert store.rows("PRAGMA journal_mode") == [("wal",)]
     assert store.rows("PRAGMA busy_timeout")[0][0] == 5000
-    assert store.rows("SELECT max(version) FROM sessionkit_schema") == [(SCHEMA_VERSION,)]
+    assert store.rows("SELECT version FROM sessionkit_schema") == [(SCHEMA_VERSION,)]
     tables = {row[0] for row in store.rows("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert {"session_stats", "session_metadata", "session_files"} <= tables
-    assert "session_details" not in tables
+    assert tables == {
+        "sessionkit_schema",
+        "sessionkit_stats",
+        "sessionkit_files",
+        "sessionkit_settings",
+        "session_metadata",
+    }
     views = {row[0] for row in store.rows("SELECT name FROM sqlite_master WHERE type='view'")}
-    assert views == {"session_images"}
-    assert SCHEMA_VERSION == 3
+    assert views == {"sessionkit_images"}
+    assert SCHEMA_VERSION == 4
 
 
-def test_session_files_and_its_view_of_one_row_per_image(store: Store) -> None:
-    assert [row[1] for row in store.rows("PRAGMA table_info(session_files)")] == [
+def test_session_metadata_is_created_with_the_webui_ddl(store: Store) -> None:
+    ddl = store.rows("SELECT sql FROM sqlite_master WHERE name = 'session_metadata'")[0][0]
+    assert " ".join(ddl.split()) == (
+        "CREATE TABLE session_metadata ( session_id TEXT PRIMARY KEY, session_path TEXT NOT NULL, "
+        "is_test INTEGER DEFAULT 0, is_complete INTEGER DEFAULT 1, is_favorite INTEGER DEFAULT 0, "
+        "user_rating TEXT, user_note TEXT, tags TEXT, auto_metadata TEXT, "
+        "created_at TEXT NOT NULL, updated_at TEXT NOT NULL )"
+    )
+
+
+def test_sessionkit_files_and_its_view_of_one_row_per_image(store: Store) -> None:
+    assert [row[1] for row in store.rows("PRAGMA table_info(sessionkit_files)")] == [
         "session_id",
         "files",
     ]
-    assert [row[1] for row in store.rows("PRAGMA table_info(session_images)")] == [
+    assert [row[1] for row in store.rows("PRAGMA table_info(sessionkit_images)")] == [
         "session_id",
         "filename",
         "file_mtime",
@@ -63,7 +82,7 @@ def test_session_files_and_its_view_of_one_row_per_image(store: Store) -> None:
     ]
     with store._transaction() as con:
         con.executemany(
-            "INSERT INTO session_files VALUES (?, ?)",
+            "INSERT INTO sessionkit_files VALUES (?, ?)",
             [
                 ("a", '{"n": ["x.png", "y.png"], "t": [0.0, 86399.9], "s": [10, 20]}'),
                 ("b", '{"n": [], "t": [], "s": []}'),
@@ -72,68 +91,70 @@ def test_session_files_and_its_view_of_one_row_per_image(store: Store) -> None:
     local = store.rows(
         "SELECT datetime(0, 'unixepoch', 'localtime'), datetime(86399, 'unixepoch', 'localtime')"
     )[0]
-    assert store.rows("SELECT * FROM session_images ORDER BY filename") == [
+    assert store.rows("SELECT * FROM sessionkit_images ORDER BY filename") == [
         ("a", "x.png", local[0], 10),
         ("a", "y.png", local[1], 20),
     ]
 
 
-def test_session_stats_has_the_data_model_indexes(store: Store) -> None:
+def test_sessionkit_stats_has_the_data_model_indexes(store: Store) -> None:
     indexes = store.rows(
-        "SELECT name, sql FROM sqlite_master WHERE tbl_name = 'session_stats' "
+        "SELECT name, sql FROM sqlite_master WHERE tbl_name = 'sessionkit_stats' "
         "AND type = 'index' AND sql IS NOT NULL"
     )
     indexed = {store.rows(f"PRAGMA index_info('{name}')")[0][2] for name, _ in indexes}
     assert indexed == {"sd_model", "is_seed_sweep", "completion_percentage", "session_created_at"}
     assert any("session_created_at DESC" in sql for _, sql in indexes)
+    assert all(name.startswith("idx_sessionkit_stats_") for name, _ in indexes)
 
 
-def test_files_migration_drops_the_packed_rows_and_keeps_metadata(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A version-2 database: packed image rows go, stats are recomputed, metadata stays."""
+def test_version_2_database_migrates_to_the_new_names_and_keeps_metadata(tmp_path: Path) -> None:
+    """Packed image rows go, stats move to ``sessionkit_stats`` and are recomputed."""
     root = tmp_path / "root"
     write_session(root, "20251107_120000-Portrait", manifest("Portrait", images=2))
     path = tmp_path / "sessions.db"
-    monkeypatch.setattr(store_module, "MIGRATIONS", MIGRATIONS[:2])
-    old = Store(path)
-    with old._transaction() as con:
-        con.execute(
-            "INSERT INTO session_stats (session_id, session_path, stats_computed_at, "
-            "stats_version, signature) VALUES (?, ?, ?, 2, ?)",
-            ("20251107_120000-Portrait", str(root / "20251107_120000-Portrait"), "x", "stale"),
-        )
-        con.execute(
-            "INSERT INTO session_details VALUES (?, ?, ?)",
-            ("20251107_120000-Portrait", '[["a.png", 1]]', '[["HAIR", "bob", 1, 1]]'),
-        )
-    old.update_metadata(
-        "20251107_120000-Portrait",
-        str(root / "20251107_120000-Portrait"),
-        {"tags": ["keeper"], "user_note": "kept"},
+    write_old_sessionkit_db(path, 2)
+    con = sqlite3.connect(path)
+    con.execute(
+        "INSERT INTO session_stats (session_id, session_path, stats_computed_at, "
+        "stats_version, signature, sd_model) VALUES (?, ?, ?, 2, ?, ?)",
+        ("20251107_120000-Portrait", str(root / "20251107_120000-Portrait"), "x", "stale", "m"),
     )
+    con.execute(
+        "INSERT INTO session_details VALUES (?, ?, ?)",
+        ("20251107_120000-Portrait", '[["a.png", 1]]', '[["HAIR", "bob", 1, 1]]'),
+    )
+    con.execute(
+        "INSERT INTO session_metadata VALUES (?, ?, 0, 1, 1, 'like', 'kept', ?, NULL, ?, ?)",
+        ("20251107_120000-Portrait", "/p", '["keeper", "two words"]', "t1", "t1"),
+    )
+    con.commit()
+    con.close()
     metadata_before = dump(path, "session_metadata")
-    old.close()
-    monkeypatch.undo()
 
     store = Store(path)
-    assert store.rows("SELECT version FROM sessionkit_schema ORDER BY version") == [
-        (1,),
-        (2,),
-        (3,),
-    ]
+    versions = store.rows("SELECT version FROM sessionkit_schema ORDER BY version")
+    assert versions == [(1,), (2,), (3,), (4,)]
     tables = {row[0] for row in store.rows("SELECT name FROM sqlite_master WHERE type='table'")}
     views = {row[0] for row in store.rows("SELECT name FROM sqlite_master WHERE type='view'")}
-    assert "session_details" not in tables and "session_files" in tables
-    assert views == {"session_images"}
-    assert store.rows("SELECT count(*) FROM session_images") == [(0,)]
+    assert tables == {
+        "sessionkit_schema",
+        "sessionkit_stats",
+        "sessionkit_files",
+        "sessionkit_settings",
+        "session_metadata",
+    }
+    assert views == {"sessionkit_images"}
+    assert store.rows("SELECT session_id, sd_model FROM sessionkit_stats") == [
+        ("20251107_120000-Portrait", "m")
+    ]
     assert dump(path, "session_metadata") == metadata_before
     report = index_root(root, store, progress=False)
     assert (report.computed, report.unchanged) == (1, 0)  # stats_version 2 is out of date
-    assert store.rows("SELECT stats_version, images_actual FROM session_stats") == [
+    assert store.rows("SELECT stats_version, images_actual FROM sessionkit_stats") == [
         (STATS_VERSION, 2)
     ]
-    assert store.rows("SELECT count(*) FROM session_images") == [(2,)]
+    assert store.rows("SELECT count(*) FROM sessionkit_images") == [(2,)]
     assert dump(path, "session_metadata") == metadata_before
     store.close()
 
@@ -141,36 +162,100 @@ def test_files_migration_drops_the_packed_rows_and_keeps_metadata(
 def test_reopening_applies_no_migration_twice(tmp_path: Path) -> None:
     Store(tmp_path / "s.db").close()
     again = Store(tmp_path / "s.db")
-    assert again.rows("SELECT count(*) FROM sessionkit_schema") == [(SCHEMA_VERSION,)]
+    assert again.rows("SELECT version FROM sessionkit_schema") == [(SCHEMA_VERSION,)]
 
 
-def test_webui_database_keeps_metadata_and_its_old_stats_table(tmp_path: Path) -> None:
+def webui_objects(path: Path) -> list[tuple[Any, ...]]:
+    """The WebUI's tables and indexes, with their DDL, as ``sqlite_master`` lists them.
+
+    Quotes are dropped: a rename back quotes the table name in its indexes' DDL.
+    """
+    con = sqlite3.connect(path)
+    try:
+        return con.execute(
+            "SELECT type, name, tbl_name, replace(sql, '\"', '') FROM sqlite_master "
+            "WHERE tbl_name IN ('session_stats', 'schema_version') ORDER BY name"
+        ).fetchall()
+    finally:
+        con.close()
+
+
+def test_webui_database_is_left_as_it_was(tmp_path: Path) -> None:
     path = tmp_path / "sessions.db"
     write_webui_db(path)
-    metadata_before = dump(path, "session_metadata")
-    stats_before = dump(path, "session_stats")
-    versions_before = dump(path, "schema_version")
+    objects_before = webui_objects(path)
+    tables_before = {
+        t: dump(path, t) for t in ("session_metadata", "session_stats", "schema_version")
+    }
 
     Store(path).close()
 
-    assert dump(path, "session_metadata") == metadata_before
-    assert dump(path, "session_stats_webui") == stats_before
-    assert dump(path, "schema_version") == versions_before
-    assert dump(path, "session_stats") == []
-    con = sqlite3.connect(path)
-    columns = [row[1] for row in con.execute("PRAGMA table_info(session_stats)")]
-    assert columns[:2] == ["session_id", "session_path"]
+    assert webui_objects(path) == objects_before
+    assert {t: dump(path, t) for t in tables_before} == tables_before
+    assert len(objects_before) == 7  # two tables, four indexes, a primary key index
 
 
-def test_webui_copy_kept_under_a_free_name_when_one_is_taken(tmp_path: Path) -> None:
+def test_migration_gives_the_webui_its_stats_table_back(tmp_path: Path) -> None:
+    """A version-3 file where sessionkit had renamed the WebUI's table: both get their names."""
     path = tmp_path / "sessions.db"
     write_webui_db(path)
+    webui_before = webui_objects(path)
+    webui_rows = dump(path, "session_stats")
+    path.unlink()
+    write_old_sessionkit_db(path, 3, over_webui=True)
     con = sqlite3.connect(path)
-    con.execute("CREATE TABLE session_stats_webui (x)")
+    con.execute(
+        "INSERT INTO session_stats (session_id, session_path, stats_computed_at) "
+        "VALUES ('20251107_120000-Portrait', '/p', 'x')"
+    )
     con.commit()
     con.close()
+    metadata_before = dump(path, "session_metadata")
+
+    store = Store(path)
+
+    assert webui_objects(path) == webui_before
+    assert dump(path, "session_stats") == webui_rows
+    assert store.rows("SELECT session_id FROM sessionkit_stats") == [("20251107_120000-Portrait",)]
+    assert dump(path, "session_metadata") == metadata_before
+    names = {row[0] for row in store.rows("SELECT name FROM sqlite_master")}
+    assert not {n for n in names if n.startswith("session_stats_webui")}
+    assert not {n for n in names if n.startswith("idx_session_stats")}
+    store.close()
+
+
+def test_migration_renames_back_only_a_copy_of_the_webui_layout(tmp_path: Path) -> None:
+    """An unrelated ``session_stats_webui`` stays; the WebUI's copy under ``_2`` goes back."""
+    path = tmp_path / "sessions.db"
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE session_stats_webui (x)")
+    con.executescript(WEBUI_SCHEMA)
+    con.execute("ALTER TABLE session_stats RENAME TO session_stats_webui_2")
+    con.close()
+    write_old_sessionkit_db(path, 3)
     Store(path).close()
-    assert len(dump(path, "session_stats_webui_2")) == 1
+    assert dump(path, "session_stats_webui") == []
+    assert [row[0] for row in dump(path, "session_stats")] == ["20251107_120000-Portrait"]
+
+
+def test_migration_drops_the_indexes_a_failed_webui_start_left(tmp_path: Path) -> None:
+    """The WebUI's migration, run on sessionkit's old table, indexed three columns then failed."""
+    path = tmp_path / "sessions.db"
+    write_old_sessionkit_db(path, 3)
+    con = sqlite3.connect(path)
+    for column in ("sd_model", "is_seed_sweep", "session_created_at"):
+        con.execute(f"CREATE INDEX IF NOT EXISTS idx_stats_{column} ON session_stats({column})")
+    with pytest.raises(sqlite3.OperationalError, match="completion_percent"):
+        con.execute("CREATE INDEX idx_stats_completion ON session_stats(completion_percent)")
+    con.close()
+
+    Store(path).close()
+
+    con = sqlite3.connect(path)
+    names = [row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type='index'")]
+    con.close()
+    assert not [name for name in names if name.startswith("idx_stats_")]
+    assert "idx_sessionkit_stats_sd_model" in names
 
 
 def test_webui_database_metadata_is_readable_and_editable(tmp_path: Path) -> None:
