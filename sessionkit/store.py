@@ -155,8 +155,8 @@ CREATE INDEX IF NOT EXISTS idx_sessionkit_stats_created_at
 # write per session. What the manifest says of each image (prompt, seed,
 # applied variations) is not copied here: at 10k sessions that was 650 MB,
 # whose writing alone cost three quarters of the time an index may take.
-# The mirror reads it from the manifests (docs/data-model.md, ``images``); the view keeps one row per image
-# file for SQL users of this file.
+# The mirror reads it from the manifests (docs/data-model.md, ``images``);
+# the view keeps one row per image file for SQL users of this file.
 _FILES_DDL = """
 CREATE TABLE IF NOT EXISTS sessionkit_files (
     session_id TEXT PRIMARY KEY,
