@@ -347,17 +347,13 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_tag(args: argparse.Namespace) -> int:
-    """Apply ``--add`` then ``--remove``; tags compare ignoring case, as the store does."""
+    """Apply ``--remove`` then ``--add`` in one write, to the tags stored at that moment."""
     with open_kit(args) as kit:
-        tags: list[str] = kit.metadata(args.session)["tags"]
-        new = list(tags)
-        for tag in args.add:
-            if tag.casefold() not in {t.casefold() for t in new}:
-                new.append(tag)
-        removed = {tag.casefold() for tag in args.remove}
-        new = [tag for tag in new if tag.casefold() not in removed]
-        if new != tags:
-            tags = kit.update_metadata(args.session, tags=new)["tags"]
+        if args.add or args.remove:
+            row = kit.update_metadata(args.session, add_tags=args.add, remove_tags=args.remove)
+        else:
+            row = kit.metadata(args.session)
+    tags: list[str] = row["tags"]
     print(escape(", ".join(tags)) if tags else "(no tags)")
     return 0
 

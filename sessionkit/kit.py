@@ -12,6 +12,7 @@ import difflib
 import functools
 import hashlib
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack
@@ -220,9 +221,21 @@ class SessionKit:
         }
 
     def update_metadata(
-        self, session_id: str, *, expected_updated_at: str | None = None, **fields: Any
+        self,
+        session_id: str,
+        *,
+        expected_updated_at: str | None = None,
+        add_tags: Iterable[str] = (),
+        remove_tags: Iterable[str] = (),
+        **fields: Any,
     ) -> dict[str, Any]:
         """Change only the given metadata fields; return the row as saved.
+
+        ``add_tags`` / ``remove_tags`` change the tag list as it is at the
+        moment of the write, so no tag another program (the WebUI, another
+        notebook) added meanwhile is lost. Only tags being added are checked;
+        a stored tag of any form is kept, and removable (exact match first,
+        then ignoring case).
 
         Fields: ``tags`` (replaces the list), ``is_favorite``, ``is_test``,
         ``is_complete``, ``user_rating`` (``'like'``, ``'dislike'``, ``None``),
@@ -237,6 +250,8 @@ class SessionKit:
             session_id,
             current["session_path"],
             fields,
+            add_tags=add_tags,
+            remove_tags=remove_tags,
             expected_updated_at=expected_updated_at,
         )
         self.mirror.refresh_metadata(session_id)

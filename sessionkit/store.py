@@ -528,54 +528,75 @@ class Store:
         session_path: str,
         changes: Mapping[str, Any],
         *,
+        add_tags: Iterable[str] = (),
+        remove_tags: Iterable[str] = (),
         expected_updated_at: str | None = None,
     ) -> dict[str, Any]:
         """Validate and apply a partial metadata update; return the new row.
 
         Only the fields in ``changes`` are written (``tags`` replaces the list).
+        ``add_tags`` / ``remove_tags`` change the list as it is when the write
+        transaction starts, so an edit another program made meanwhile keeps
+        its tags (see :func:`merge_tags`). Only tags being added are checked:
+        a stored tag of any form is kept, and may be removed.
         With ``expected_updated_at``, the write happens only if the row still
         has that ``updated_at`` (or, with :data:`NEVER_EDITED`, still does not
         exist); otherwise :class:`MetadataConflict` is raised and nothing is
         written.
         """
         values = validate_metadata(changes)
+        add, remove = _tag_list(add_tags), _tag_list(remove_tags)
+        if "tags" in values and (add or remove):
+            raise InvalidMetadata("tags", "give either tags (the whole list) or tags to add/remove")
 
         def write() -> dict[str, Any]:
             with self._transaction() as con:
                 current = con.execute(
-                    "SELECT updated_at FROM session_metadata WHERE session_id = ?", (session_id,)
+                    "SELECT updated_at, tags FROM session_metadata WHERE session_id = ?",
+                    (session_id,),
                 ).fetchone()
                 found = current[0] if current else None
                 wanted = None if expected_updated_at == NEVER_EDITED else expected_updated_at
                 if expected_updated_at is not None and found != wanted:
                     raise MetadataConflict(session_id, expected_updated_at, found)
-                stamp = _later_than(found)
-                if current is None:
-                    row = {**METADATA_DEFAULTS, **values}
-                    con.execute(
-                        f"INSERT INTO session_metadata ({', '.join(METADATA_COLUMNS)}) "
-                        f"VALUES ({', '.join('?' * len(METADATA_COLUMNS))})",
-                        (
-                            session_id,
-                            session_path,
-                            *(row[f] for f in METADATA_FIELDS),
-                            stamp,
-                            stamp,
-                        ),
-                    )
-                elif values:
-                    assignments = ", ".join(f"{name} = ?" for name in values)
-                    con.execute(
-                        f"UPDATE session_metadata SET {assignments}, updated_at = ? "
-                        "WHERE session_id = ?",
-                        (*values.values(), stamp, session_id),
-                    )
+                row = {**values}
+                stored = parse_tags(current[1]) if current else []
+                if "tags" in row:
+                    row["tags"] = _tags_json(replace_tags(stored, row["tags"]))
+                elif add or remove:
+                    row["tags"] = _tags_json(merge_tags(stored, add, remove))
+                self._write_metadata(con, session_id, session_path, found, current, row)
                 # read back inside the transaction: after COMMIT another writer's
                 # row could be read instead, and its updated_at taken for ours
                 saved = self.metadata(session_id)
             return saved or {}
 
         return self._retry(write)
+
+    @staticmethod
+    def _write_metadata(
+        con: sqlite3.Connection,
+        session_id: str,
+        session_path: str,
+        found: str | None,
+        current: tuple[Any, ...] | None,
+        values: Mapping[str, Any],
+    ) -> None:
+        """Insert the row with defaults (a first edit), or update only ``values``."""
+        stamp = _later_than(found)
+        if current is None:
+            row = {**METADATA_DEFAULTS, **values}
+            con.execute(
+                f"INSERT INTO session_metadata ({', '.join(METADATA_COLUMNS)}) "
+                f"VALUES ({', '.join('?' * len(METADATA_COLUMNS))})",
+                (session_id, session_path, *(row[f] for f in METADATA_FIELDS), stamp, stamp),
+            )
+        elif values:
+            assignments = ", ".join(f"{name} = ?" for name in values)
+            con.execute(
+                f"UPDATE session_metadata SET {assignments}, updated_at = ? WHERE session_id = ?",
+                (*values.values(), stamp, session_id),
+            )
 
 
 def validate_metadata(changes: Mapping[str, Any]) -> dict[str, Any]:
@@ -616,16 +637,62 @@ def _note(name: str, value: Any) -> str | None:
     return value
 
 
-def _tags(name: str, value: Any) -> str:
+def _tags(name: str, value: Any) -> list[str]:
+    """A list of text; each tag is checked in the write, against the stored list."""
+    return _tag_list(value)
+
+
+def _tag_list(value: Any) -> list[str]:
     if isinstance(value, str) or not isinstance(value, Iterable):
-        raise InvalidMetadata(name, "must be a list of tags, e.g. ['portrait', 'keeper']")
+        raise InvalidMetadata("tags", "must be a list of tags, e.g. ['portrait', 'keeper']")
     tags = list(value)
-    seen: set[str] = set()
     for tag in tags:
+        if not isinstance(tag, str):
+            raise InvalidMetadata("tags", f"a tag must be text, not {type(tag).__name__}")
+    return tags
+
+
+def merge_tags(stored: Sequence[str], add: Iterable[str], remove: Iterable[str]) -> list[str]:
+    """``stored`` with ``remove`` taken out, then ``add`` appended.
+
+    A tag to remove matches exactly, else ignoring case (so ``keeper``
+    removes ``Keeper`` when there is no ``keeper``). A tag to add is checked
+    (:func:`check_tag`) and skipped when the list already holds it in any
+    case. Stored tags are never checked: the WebUI accepts any text.
+    """
+    tags = list(stored)
+    for tag in remove:
+        exact = tag in tags
+        tags = [t for t in tags if (t != tag if exact else t.casefold() != tag.casefold())]
+    held = {t.casefold() for t in tags}
+    for tag in add:
         check_tag(tag)
-        if tag.casefold() in seen:
-            raise InvalidMetadata(name, f"tag {tag!r} is given twice")
-        seen.add(tag.casefold())
+        if tag.casefold() not in held:
+            tags.append(tag)
+            held.add(tag.casefold())
+    return tags
+
+
+def replace_tags(stored: Sequence[str], tags: Sequence[str]) -> list[str]:
+    """The whole new list ``tags``: the ones already in ``stored`` pass as they are."""
+    kept = [tag for tag in tags if tag in stored]
+    check_added_tags(kept, [tag for tag in tags if tag not in stored])
+    if len(set(kept)) < len(kept):
+        raise InvalidMetadata("tags", "a tag is given twice")
+    return list(tags)
+
+
+def check_added_tags(kept: Iterable[str], added: Iterable[Any]) -> None:
+    """Check tags being added beside ``kept`` ones: valid, and none twice (ignoring case)."""
+    held = {tag.casefold() for tag in kept}
+    for tag in added:
+        check_tag(tag)
+        if tag.casefold() in held:
+            raise InvalidMetadata("tags", f"tag {tag!r} is given twice")
+        held.add(tag.casefold())
+
+
+def _tags_json(tags: list[str]) -> str:
     return orjson.dumps(tags).decode()
 
 
@@ -712,7 +779,10 @@ __all__ = [
     "MetadataConflict",
     "Store",
     "StoreUnavailable",
+    "check_added_tags",
     "check_tag",
+    "merge_tags",
     "parse_tags",
+    "replace_tags",
     "validate_metadata",
 ]

@@ -277,6 +277,79 @@ def test_webui_database_metadata_is_readable_and_editable(tmp_path: Path) -> Non
     assert updated["updated_at"] > row["updated_at"]
 
 
+def webui_tagged(store: Store) -> str:
+    """A session whose tags the WebUI wrote: a space, and two that differ by case only."""
+    with store._transaction() as con:
+        con.execute(
+            "INSERT INTO session_metadata (session_id, session_path, tags, created_at, "
+            "updated_at) VALUES ('s1', '/r/s1', ?, 't', 't')",
+            ('["two words", "Keeper", "keeper"]',),
+        )
+    return "s1"
+
+
+def tags_of(store: Store, session_id: str) -> list[str]:
+    row = store.metadata(session_id)
+    return parse_tags(row["tags"]) if row else []
+
+
+def test_adding_tags_keeps_stored_tags_of_any_form(store: Store) -> None:
+    sid = webui_tagged(store)
+    store.update_metadata(sid, "/r/s1", {}, add_tags=["fresh", "KEEPER", "fresh"])
+    assert tags_of(store, sid) == ["two words", "Keeper", "keeper", "fresh"]
+
+
+def test_removing_matches_exactly_then_ignoring_case(store: Store) -> None:
+    sid = webui_tagged(store)
+    store.update_metadata(sid, "/r/s1", {}, remove_tags=["keeper"])
+    assert tags_of(store, sid) == ["two words", "Keeper"]
+    store.update_metadata(sid, "/r/s1", {}, remove_tags=["KEEPER", "two words", "absent"])
+    assert tags_of(store, sid) == []
+
+
+def test_remove_then_add_can_change_a_tags_case(store: Store) -> None:
+    sid = webui_tagged(store)
+    store.update_metadata(sid, "/r/s1", {}, remove_tags=["Keeper", "keeper"], add_tags=["KEEPER"])
+    assert tags_of(store, sid) == ["two words", "KEEPER"]
+
+
+@pytest.mark.parametrize(
+    ("add", "message"),
+    [
+        (["ok", "no spaces"], "may hold only letters"),
+        (["x" * 51], "the limit is 50"),
+        ([""], "cannot be empty"),
+        ([7], "must be text"),
+        ("word", "must be a list"),
+    ],
+)
+def test_a_bad_tag_to_add_is_refused_and_nothing_is_written(
+    store: Store, add: Any, message: str
+) -> None:
+    sid = webui_tagged(store)
+    before = store.metadata(sid)
+    with pytest.raises(InvalidMetadata, match=message):
+        store.update_metadata(sid, "/r/s1", {"user_note": "n"}, add_tags=add)
+    assert store.metadata(sid) == before
+
+
+def test_a_whole_new_list_checks_only_the_tags_it_adds(store: Store) -> None:
+    sid = webui_tagged(store)
+    store.update_metadata(sid, "/r/s1", {"tags": ["two words", "new"]})
+    assert tags_of(store, sid) == ["two words", "new"]
+    with pytest.raises(InvalidMetadata, match="may hold only letters"):
+        store.update_metadata(sid, "/r/s1", {"tags": ["two words", "more words"]})
+    with pytest.raises(InvalidMetadata, match="given twice"):
+        store.update_metadata(sid, "/r/s1", {"tags": ["new", "NEW"]})
+    assert tags_of(store, sid) == ["two words", "new"]
+
+
+def test_a_whole_list_and_tags_to_add_are_not_given_together(store: Store) -> None:
+    with pytest.raises(InvalidMetadata, match="either"):
+        store.update_metadata("s1", "/r/s1", {"tags": ["a"]}, add_tags=["b"])
+    assert store.metadata("s1") is None
+
+
 def test_first_edit_creates_the_row_with_defaults(store: Store) -> None:
     row = store.update_metadata("s1", "/r/s1", {"is_favorite": True})
     assert row["is_favorite"] == 1

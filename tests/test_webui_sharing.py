@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from webui import STATS_COLUMNS, WebUI
 
 from builders import manifest, write_old_sessionkit_db, write_session
 from sessionkit import SessionKit
+from sessionkit.cli import main
+from webui import STATS_COLUMNS, WebUI
 
 # The real WebUI's database and sessions, where this machine has them.
 CORPUS = Path(os.environ.get("SESSIONKIT_SDGEN_CORPUS", "/work/shared/corpora/sdgen-cli"))
@@ -182,3 +183,23 @@ def test_a_copy_of_the_real_webui_database(tmp_path: Path) -> None:
     names = [row["session_name"] for row in webui.list_sessions()]
     assert len(names) == 26
     assert_every_webui_endpoint_answers(webui, names)
+
+
+def test_tags_the_webui_wrote_are_removable_from_the_cli(
+    root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "sessions.db"
+    webui = WebUI(db)
+    webui.start()
+    with SessionKit(root, db, progress=False) as kit:
+        kit.index()
+    webui.set_tags(PORTRAIT, str(root / PORTRAIT), ODD_TAGS)
+    assert main(["tag", PORTRAIT, "--db", str(db), "--add", "fresh", "--add", "KEEPER"]) == 0
+    assert capsys.readouterr().out == "two words, Keeper, keeper, fresh\n"
+    assert main(["tag", PORTRAIT, "--db", str(db), "--remove", "two words"]) == 0
+    assert main(["tag", PORTRAIT, "--db", str(db), "--remove", "keeper"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "Keeper, fresh"
+    assert main(["tag", PORTRAIT, "--db", str(db), "--add", "bad tag"]) == 1
+    assert "Error: tags: tag 'bad tag' may hold only letters" in capsys.readouterr().err
+    loaded = webui.metadata(PORTRAIT)
+    assert loaded is not None and loaded["tags"] == ["Keeper", "fresh"]

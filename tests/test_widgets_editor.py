@@ -347,3 +347,26 @@ def test_a_first_edit_made_elsewhere_meanwhile_is_a_conflict(
     assert editor.state == "error"
     assert demo_kit.metadata(never[0])["user_note"] == "theirs"
     assert editor.note.value == "mine"
+
+
+def test_tags_the_webui_wrote_stay_and_the_edit_saves_only_what_changed(
+    demo_kit: SessionKit, session_id: str, clock: ManualScheduler, writes: Writes
+) -> None:
+    """Stored tags of any form are kept; the save sends the tags added and removed."""
+    con = sqlite3.connect(demo_kit.db_path)
+    con.execute(
+        "INSERT OR REPLACE INTO session_metadata (session_id, session_path, tags, created_at, "
+        "updated_at) VALUES (?, '/p', '[\"two words\", \"Keeper\", \"keeper\"]', 't', 't')",
+        (session_id,),
+    )
+    con.commit()
+    con.close()
+    demo_kit.mirror.refresh_metadata(session_id)
+    editor = MetadataEditor(demo_kit, session_id, scheduler=clock)
+    assert editor.tags.value == ["two words", "Keeper", "keeper"]
+    editor.tags.value = ["two words", "Keeper", "fresh"]
+    clock.advance(1)
+    assert editor.tag_error.value == ""
+    assert writes.calls[-1]["add_tags"] == ["fresh"]
+    assert writes.calls[-1]["remove_tags"] == ["keeper"]
+    assert demo_kit.metadata(session_id)["tags"] == ["two words", "Keeper", "fresh"]

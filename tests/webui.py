@@ -244,6 +244,37 @@ class WebUI:
                 )
 
 
+def add_tag(path: Path, session_id: str, tag: str) -> None:
+    """Another writer's tag edit: read the list and write it back in one write transaction.
+
+    (The WebUI's own page saves the list its browser holds, so a tag added
+    elsewhere while that page is open is lost by the WebUI, whatever
+    sessionkit does; this writer loses nothing by itself, so a tag missing
+    afterwards was lost by sessionkit.)
+    """
+    con = sqlite3.connect(path, timeout=10.0, isolation_level=None)
+    try:
+        con.execute("BEGIN IMMEDIATE")
+        row = con.execute(
+            "SELECT tags FROM session_metadata WHERE session_id = ?", (session_id,)
+        ).fetchone()
+        tags = [*(json.loads(row[0]) if row and row[0] else []), tag]
+        if row:
+            con.execute(
+                "UPDATE session_metadata SET tags = ?, updated_at = ? WHERE session_id = ?",
+                (json.dumps(tags), _now(), session_id),
+            )
+        else:
+            con.execute(
+                "INSERT INTO session_metadata (session_id, session_path, tags, created_at, "
+                "updated_at) VALUES (?, ?, ?, ?, ?)",
+                (session_id, session_id, json.dumps(tags), _now(), _now()),
+            )
+        con.execute("COMMIT")
+    finally:
+        con.close()
+
+
 def _stats(row: sqlite3.Row) -> dict[str, Any]:
     """The WebUI's row-to-model step: every one of its columns, by name."""
     return {column: row[column] for column in STATS_COLUMNS}

@@ -26,7 +26,7 @@ from sessionkit.store import (
     NOTE_MAX_CHARS,
     InvalidMetadata,
     MetadataConflict,
-    validate_metadata,
+    check_added_tags,
 )
 from sessionkit.widgets.debounce import Handle, Scheduler, default_scheduler
 from sessionkit.widgets.html import esc
@@ -172,8 +172,9 @@ class MetadataEditor(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         """New tag list: checked now, saved after the typing delay; a bad tag stays shown."""
         if self._loading:
             return
-        try:
-            validate_metadata({"tags": tags})
+        loaded = self.saved_values["tags"]
+        try:  # only tags being added: a stored tag (say, one the WebUI wrote) stays as it is
+            check_added_tags([t for t in tags if t in loaded], [t for t in tags if t not in loaded])
         except InvalidMetadata as exc:
             self.tag_error.value = esc(exc.reason)
             self._drop("tags")
@@ -257,13 +258,14 @@ class MetadataEditor(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         with self._save_lock:  # a timer thread and flush() must not save the same edit twice
             with self._lock:
                 changes = dict(self.pending)
+                loaded = list(self.saved_values.get("tags", []))
                 expected = None if overwrite else (self.updated_at or NEVER_EDITED)
             if not changes:
                 return
             self._set_state("saving", "saving…")
             try:
                 row = self.kit.update_metadata(
-                    self.session_id, expected_updated_at=expected, **changes
+                    self.session_id, expected_updated_at=expected, **_tag_changes(changes, loaded)
                 )
             except MetadataConflict as exc:
                 self._set_state("error", esc(exc), retry=False, conflict=True)
@@ -297,6 +299,21 @@ class MetadataEditor(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         self.retry.layout.display = None if retry else "none"
         self.reload_button.layout.display = None if conflict else "none"
         self.overwrite.layout.display = None if conflict else "none"
+
+
+def _tag_changes(changes: dict[str, Any], loaded: list[str]) -> dict[str, Any]:
+    """Send a new tag list as the tags added and removed since ``loaded``.
+
+    The store applies them to the list as it is when it writes, so tags
+    another program added meanwhile are kept.
+    """
+    if "tags" not in changes:
+        return changes
+    fields = {key: value for key, value in changes.items() if key != "tags"}
+    tags = changes["tags"]
+    fields["add_tags"] = [tag for tag in tags if tag not in loaded]
+    fields["remove_tags"] = [tag for tag in loaded if tag not in tags]
+    return fields
 
 
 def _hidden_button(label: str, css: str) -> w.Button:
