@@ -42,7 +42,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     db = home / "sessions.db"
     port = free_port()
     command = [
-        *(sys.executable, "-m", "sessionkit.cli", "serve"),
+        *(sys.executable, "-m", "sessionkit", "serve"),
         *("--root", str(root), "--db", str(db), "--port", str(port)),
     ]
     server = Server(command, jupyter_env(home / "jupyter"), home / "voila.log")
