@@ -6,15 +6,24 @@ The notebooks' parameters cell sets ``ROOT`` and ``DB`` (empty by default;
 with no root it writes the repository's demo root (once), and on a demo root
 it gives the sessions nobody has marked yet some demo marks, so that liked,
 tags and ratings have something to show. It never overwrites a user's edit.
+
+The notebooks run on any root (the demo, the user's own sessions, an empty
+folder): :func:`is_demo_root` tells their checks whether the demo's marks
+can be expected, and :func:`table` / :func:`nothing_to_show` put a sentence
+where a result has no rows.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sessionkit
 from sessionkit.demo import MARKER_NAME, demo_metadata, write_demo_root
 from sessionkit.kit import SessionKit
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DEMO_FOLDER = "demo-root"
 """The demo root's folder in the repository (gitignored), for notebooks, lab and serve."""
@@ -35,9 +44,36 @@ def open_kit(root: str = "", db: str = "", *, index: bool = True) -> SessionKit:
     kit = SessionKit(root or demo_root(), db or None)
     if index:
         print(kit.index().summary())
-    if kit.root is not None and (kit.root / MARKER_NAME).exists():
+    if is_demo_root(kit):
         mark_demo_sessions(kit)
     return kit
+
+
+def is_demo_root(kit: SessionKit) -> bool:
+    """Whether the kit's root was written by ``sessionkit demo`` (its marker file is there).
+
+    Checks that rely on the demo's content (liked sessions, seed sweeps,
+    placeholders with many values) run only then; on anyone's own sessions
+    those may simply not exist.
+    """
+    return kit.root is not None and (kit.root / MARKER_NAME).is_file()
+
+
+class Sentence(str):
+    """Text that Jupyter shows as Markdown (a plain ``str`` would show in quotes)."""
+
+    def _repr_markdown_(self) -> str:
+        return f"*{self}*"
+
+
+def nothing_to_show(what: str) -> Sentence:
+    """A sentence in place of an empty table or chart."""
+    return Sentence(f"No {what} on this root yet.")
+
+
+def table(frame: pd.DataFrame, what: str) -> pd.DataFrame | Sentence:
+    """``frame`` to display, or a sentence saying there is nothing when it has no rows."""
+    return frame if len(frame) else nothing_to_show(what)
 
 
 def mark_demo_sessions(kit: SessionKit) -> int:

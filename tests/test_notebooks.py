@@ -1,18 +1,43 @@
-"""Committed notebooks carry no outputs and start with a ``parameters`` cell.
+"""The notebooks, committed clean and executed top to bottom on every kind of root.
 
-Outputs in git are noise in diffs and can leak paths; nbval runs the
-notebooks for real (``make test``), so the committed form only has to be clean.
+Committed notebooks carry no outputs (noise in diffs, and they can leak
+paths) and start with a ``parameters`` cell that reads ``SESSIONKIT_ROOT``
+and ``SESSIONKIT_DB``.
+
+Each notebook is executed by nbclient on the demo root, on a copy of a real
+corpus nobody has marked (``tests/corpora/sdgen-cli``) and on an empty root.
+nbclient fails a cell whose execute reply has status ``error``, which also
+catches a magic that prints its error instead of raising (jupysql's
+``%sql``): ``pytest --nbval-lax`` passes such a cell. The last tests prove
+that on a notebook written for the purpose.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
+import duckdb
+import nbformat
+import pandas as pd
 import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
+from sessionkit import SessionKit
+from sessionkit.demo import write_demo_root
+from sessionkit.kit import DB_ENV, ROOT_ENV
+from sessionkit.notebook import Sentence, is_demo_root, table
+
+HERE = Path(__file__).resolve().parent
+NOTEBOOKS = sorted((HERE.parent / "notebooks").glob("*.ipynb"))
+REAL_CORPUS = HERE / "corpora" / "sdgen-cli" / "sessions"
+ROOTS = ("demo", "real", "empty")
+CELL_TIMEOUT = 600
+"""Seconds a cell may take: generous, the CI machine may be busy; a hang still ends."""
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -37,3 +62,132 @@ def test_the_first_cell_is_the_parameters_cell(path: Path) -> None:
     first = load(path)["cells"][0]
     assert first["cell_type"] == "code"
     assert "parameters" in first.get("metadata", {}).get("tags", [])
+    assert ROOT_ENV in "".join(first["source"]) and DB_ENV in "".join(first["source"])
+
+
+def run_notebook(path: Path, root: Path, db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Execute ``path`` on ``root`` and ``db`` in a fresh kernel; raise on the first error reply.
+
+    The parameters cell reads the root and database from the environment,
+    which the kernel inherits from this process.
+    """
+    monkeypatch.setenv(ROOT_ENV, str(root))
+    monkeypatch.setenv(DB_ENV, str(db))
+    notebook = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        notebook,
+        timeout=CELL_TIMEOUT,
+        kernel_name="python3",
+        allow_errors=False,
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    client.execute()
+
+
+@pytest.fixture(scope="module")
+def roots(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The three roots, written once for all notebooks (the notebooks only read them)."""
+    base = tmp_path_factory.mktemp("roots")
+    empty = base / "empty"
+    empty.mkdir()
+    return {
+        "demo": write_demo_root(base / "demo").root,
+        "real": Path(shutil.copytree(REAL_CORPUS, base / "real")),
+        "empty": empty,
+    }
+
+
+def sql_magic_reaches_the_mirror() -> bool:
+    """Whether a DuckDB cursor of the kit (what jupysql queries through) sees ``sessions``."""
+    with tempfile.TemporaryDirectory() as folder, SessionKit(db=Path(folder) / "s.db") as kit:
+        try:
+            kit.duckdb.cursor().execute("SELECT count(*) FROM sessions")
+        except duckdb.Error:
+            return False
+    return True
+
+
+def expected_to_fail(path: Path) -> pytest.MarkDecorator | None:
+    """Notebook 04's ``%sql`` fails while the mirror's relations are not in the default schema."""
+    if path.name.startswith("04_") and not sql_magic_reaches_the_mirror():
+        return pytest.mark.xfail(
+            raises=CellExecutionError,
+            reason="%sql queries through a cursor, which does not see the mirror's schema yet",
+        )
+    return None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("root", ROOTS)
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param(path, id=path.name, marks=[mark] if (mark := expected_to_fail(path)) else [])
+        for path in NOTEBOOKS
+    ],
+)
+def test_notebook_runs_top_to_bottom(
+    path: Path,
+    root: str,
+    roots: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every cell of every notebook runs without an error reply, on every kind of root."""
+    before = sorted(p.relative_to(roots[root]) for p in roots[root].rglob("*"))
+    run_notebook(path, roots[root], tmp_path / "sessions.db", monkeypatch)
+    assert (tmp_path / "sessions.db").is_file()
+    assert sorted(p.relative_to(roots[root]) for p in roots[root].rglob("*")) == before
+
+
+def write_notebook(path: Path, *sources: str) -> Path:
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in sources]
+    nbformat.write(notebook, path)
+    return path
+
+
+@pytest.mark.slow
+def test_the_runner_fails_on_a_failing_sql_magic(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """jupysql prints the error and sends an error reply but no ``error`` output: still a fail."""
+    written = tmp_path / "written"
+    notebook = write_notebook(
+        tmp_path / "sql.ipynb",
+        "import duckdb\n%load_ext sql\ncon = duckdb.connect()\n%sql con --alias scratch",
+        f"%sql SELECT * FROM no_such_table\nopen({str(written)!r}, 'w').close()",
+        f"open({str(written)!r}, 'w').close()",
+    )
+    with pytest.raises(CellExecutionError, match="no_such_table"):
+        run_notebook(notebook, tmp_path, tmp_path / "sessions.db", monkeypatch)
+    assert not written.exists()  # neither the rest of the cell nor the next cell ran
+
+
+@pytest.mark.slow
+def test_the_runner_fails_on_a_raise(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    notebook = write_notebook(
+        tmp_path / "raise.ipynb", "x = 1", "raise ValueError('the check failed')", "y = 2"
+    )
+    with pytest.raises(CellExecutionError, match="the check failed"):
+        run_notebook(notebook, tmp_path, tmp_path / "sessions.db", monkeypatch)
+
+
+def test_only_a_demo_root_is_the_demo(tmp_path: Path) -> None:
+    """The notebooks' demo-only checks key on this: anyone's own root must answer no."""
+    demo = write_demo_root(tmp_path / "demo", sessions=2).root
+    own = Path(shutil.copytree(REAL_CORPUS, tmp_path / "own"))
+    with SessionKit(demo, tmp_path / "demo.db", progress=False) as kit:
+        assert is_demo_root(kit)
+    with SessionKit(own, tmp_path / "own.db", progress=False) as kit:
+        assert not is_demo_root(kit)
+    with SessionKit(db=tmp_path / "own.db", progress=False) as kit:
+        assert kit.root == own and not is_demo_root(kit)
+
+
+def test_an_empty_table_is_a_sentence() -> None:
+    rows = pd.DataFrame({"tag": ["a"]})
+    assert table(rows, "tags") is rows
+    sentence = table(rows.iloc[0:0], "tags")
+    assert sentence == "No tags on this root yet."
+    assert isinstance(sentence, Sentence) and sentence._repr_markdown_() == f"*{sentence}*"

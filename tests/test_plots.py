@@ -7,6 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
+import plotly.graph_objects as go
 import pytest
 
 from builders import png_bytes
@@ -30,6 +31,7 @@ def sessions() -> pd.DataFrame:
             "sampler_name": ["Euler a", None, "Euler a"],
             "width": [512, 512, None],
             "height": [768, 768, None],
+            "seed_base": [100, None, 7],
         }
     )
 
@@ -52,28 +54,44 @@ def test_sessions_and_images_per_model() -> None:
 
 def test_completion_by_model_has_a_box_per_model(sessions: pd.DataFrame) -> None:
     figure = plots.completion_by_model(sessions)
-    assert sorted(set(figure.data[0].x)) == ["(unknown)", "modelA"]
-    assert list(figure.data[0].y) == [100.0, 40.0, 75.0]
+    assert {trace.name: list(trace.y) for trace in figure.data} == {
+        "modelA": [100.0, 40.0],
+        "(unknown)": [75.0],
+    }
 
 
-@pytest.mark.parametrize("parameter", ["steps", "cfg_scale"])
-def test_numeric_parameters_are_histograms(sessions: pd.DataFrame, parameter: str) -> None:
+def bars(figure: go.Figure) -> dict[tuple[str, str], int]:
+    """``{(model, value): sessions}`` of a grouped bar chart."""
+    return {
+        (trace.name, x): y for trace in figure.data for x, y in zip(trace.x, trace.y, strict=True)
+    }
+
+
+@pytest.mark.parametrize("parameter", plots.DISCRETE_PARAMETERS)
+def test_every_parameter_is_on_a_categorical_axis(sessions: pd.DataFrame, parameter: str) -> None:
     figure = plots.parameter_distribution(sessions, parameter)
-    assert {trace.type for trace in figure.data} == {"histogram"}
-    assert sum(len(trace.x) for trace in figure.data) == 3
+    assert figure.layout.xaxis.type == "category"
+    assert {trace.type for trace in figure.data} == {"bar"}
+    assert sum(bars(figure).values()) == len(sessions)
+
+
+def test_parameter_values_are_the_values_used(sessions: pd.DataFrame) -> None:
+    """20 and 30 steps are two bars labelled 20 and 30, never a bin labelled 24.5."""
+    steps = plots.parameter_distribution(sessions, "steps")
+    assert bars(steps) == {("modelA", "20"): 1, ("modelA", "30"): 1, ("(unknown)", "30"): 1}
+    cfg = plots.parameter_distribution(sessions, "cfg_scale")
+    assert bars(cfg) == {("modelA", "7"): 2, ("(unknown)", "5.5"): 1}
+    assert list(cfg.layout.xaxis.categoryarray) == ["5.5", "7"]  # numeric order
+    seeds = plots.parameter_distribution(sessions, "seed")
+    assert bars(seeds) == {("modelA", "100"): 1, ("modelA", "(unknown)"): 1, ("(unknown)", "7"): 1}
+    assert list(seeds.layout.xaxis.categoryarray) == ["7", "100", "(unknown)"]
 
 
 def test_sizes_and_samplers_are_counted(sessions: pd.DataFrame) -> None:
     sizes = plots.parameter_distribution(sessions, "size")
-    counted = {
-        (trace.name, x): y for trace in sizes.data for x, y in zip(trace.x, trace.y, strict=True)
-    }
-    assert counted == {("modelA", "512x768"): 2, ("(unknown)", "(unknown)"): 1}
+    assert bars(sizes) == {("modelA", "512x768"): 2, ("(unknown)", "(unknown)"): 1}
     samplers = plots.parameter_distribution(sessions, "sampler_name")
-    counted = {
-        (trace.name, x): y for trace in samplers.data for x, y in zip(trace.x, trace.y, strict=True)
-    }
-    assert counted == {
+    assert bars(samplers) == {
         ("modelA", "Euler a"): 1,
         ("modelA", "(unknown)"): 1,
         ("(unknown)", "Euler a"): 1,
@@ -82,7 +100,60 @@ def test_sizes_and_samplers_are_counted(sessions: pd.DataFrame) -> None:
 
 def test_unknown_parameter_is_refused(sessions: pd.DataFrame) -> None:
     with pytest.raises(ValueError, match="parameter must be one of"):
-        plots.parameter_distribution(sessions, "seed")
+        plots.parameter_distribution(sessions, "prompt")
+
+
+def test_one_colour_per_model_across_charts(sessions: pd.DataFrame) -> None:
+    """The same map on every figure: a model keeps its colour whatever else a chart shows."""
+    colors = plots.model_colors(pd.DataFrame({"model": ["modelB", "modelA"], "sessions": [5, 2]}))
+    assert colors["modelB"] != colors["modelA"]
+    assert colors["(unknown)"] == plots.UNKNOWN_COLOR
+    only_a = sessions[sessions["sd_model"] == MODEL_A]
+    figures = [
+        plots.parameter_distribution(sessions, "steps", colors),
+        plots.parameter_distribution(only_a, "sampler_name", colors),
+        plots.completion_by_model(sessions, colors),
+    ]
+    for figure in figures:
+        for trace in figure.data:
+            assert trace.marker.color == colors[trace.name]
+    per_model = plots.sessions_and_images_per_model(
+        pd.DataFrame(
+            {"model": ["modelA", "(unknown)"], "sessions": [2, 1], "images_actual": [9, 1]}
+        ),
+        colors,
+    )
+    assert list(per_model.data[0].marker.color) == [colors["modelA"], plots.UNKNOWN_COLOR]
+
+
+def test_a_model_missing_from_the_map_gets_a_colour_of_its_own(sessions: pd.DataFrame) -> None:
+    colors = plots.model_colors(["modelZ"])
+    figure = plots.parameter_distribution(sessions, "steps", colors)
+    shown = {trace.name: trace.marker.color for trace in figure.data}
+    assert shown["modelA"] not in (colors["modelZ"], plots.UNKNOWN_COLOR)
+
+
+def test_no_rows_give_a_sentence(sessions: pd.DataFrame) -> None:
+    none = sessions.iloc[0:0]
+    figures = [
+        plots.sessions_and_images_per_model(
+            pd.DataFrame({"model": [], "sessions": [], "images_actual": []})
+        ),
+        plots.completion_by_model(none),
+        *(plots.parameter_distribution(none, p) for p in plots.DISCRETE_PARAMETERS),
+        plots.activity_over_time(pd.DataFrame({"period": [], "model": [], "sessions": []})),
+        plots.liked_share(
+            pd.DataFrame({"kind": [], "sessions": [], "liked_share": []}), label="kind", title="t"
+        ),
+        plots.placeholder_like_rates(
+            pd.DataFrame({"placeholder": [], "value": [], "like_rate": []}), "HAIR"
+        ),
+    ]
+    for figure in figures:
+        assert not figure.data
+        assert [note.text for note in figure.layout.annotations] == [
+            "No sessions to chart on this root yet."
+        ]
 
 
 def test_activity_over_time_stacks_models() -> None:
