@@ -1,6 +1,6 @@
 # The two set-up commands of the README:
 #   make lab    JupyterLab on the notebooks (demo root when SESSIONKIT_ROOT is unset)
-#   make test   lint, type-check, the whole test suite with coverage, the notebooks,
+#   make test   lint, type-check, the whole test suite with coverage (the notebooks too),
 #               and the browser tests (installs Debian's chromium when it is missing)
 # Both create .venv and install what they need on first use.
 
@@ -35,7 +35,6 @@ typecheck: $(STAMP)
 # asyncio loop marked running, which must not leak into the widget tests.
 pytest: $(STAMP) $(CHROMIUM)
 	$(BIN)/pytest --cov=sessionkit --cov-report=term tests
-	$(BIN)/pytest --nbval-lax --nbval-current-env -p no:cov notebooks
 	SESSIONKIT_CHROMIUM=$(CHROMIUM) $(BIN)/pytest -p no:cov tests_e2e
 
 e2e: $(STAMP) $(CHROMIUM)
