@@ -114,6 +114,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_db(show)
     show.add_argument("--format", choices=("text", "json"), default="text", help="default: text")
 
+    refresh = _command(
+        commands, "refresh", run_refresh, "recompute one session's stats now and print them"
+    )
+    refresh.add_argument("session", metavar="SESSION", help="the session id (its folder name)")
+    _add_db(refresh)
+
     tag = _command(commands, "tag", run_tag, "add or remove tags, print the resulting tags")
     tag.add_argument("session", metavar="SESSION", help="the session id (its folder name)")
     _add_db(tag)
@@ -130,6 +136,26 @@ def build_parser() -> argparse.ArgumentParser:
     like.add_argument("session", metavar="SESSION", help="the session id (its folder name)")
     _add_db(like)
     like.add_argument("--undo", action="store_true", help="clear the liked mark")
+
+    mark = _command(
+        commands, "mark", run_mark, "set a session's rating, test and complete flags or note"
+    )
+    mark.add_argument("session", metavar="SESSION", help="the session id (its folder name)")
+    _add_db(mark)
+    mark.add_argument(
+        "--rating", choices=("like", "dislike", "none"), help="the verdict (none: clear it)"
+    )
+    _add_flag_pair(mark, "test", "test", "not-test", ("mark as a test", "clear the test mark"))
+    _add_flag_pair(
+        mark,
+        "complete",
+        "complete",
+        "not-complete",
+        ("mark as complete (your flag, not the computed completion)", "mark as not complete"),
+    )
+    note = mark.add_mutually_exclusive_group()
+    note.add_argument("--note", metavar="TEXT", help="replace the note (at most 500 characters)")
+    note.add_argument("--clear-note", action="store_true", help="remove the note")
 
     sql = _command(commands, "sql", run_sql, "run read-only SQL on the DuckDB mirror")
     sql.add_argument(
@@ -245,8 +271,18 @@ def _add_filters(parser: argparse.ArgumentParser) -> None:
         ("only seed sweeps", "no seed sweeps"),
     )
     filters.add_argument("--model", metavar="TEXT", help="model name contains TEXT (any case)")
-    filters.add_argument("--from", dest="from_date", metavar="DATE", help="started on or after")
-    filters.add_argument("--to", dest="to_date", metavar="DATE", help="started on or before")
+    filters.add_argument(
+        "--from",
+        dest="from_date",
+        metavar="WHEN",
+        help="started at or after WHEN: 2025-11-01 (the whole day) or 2025-11-01T14:30",
+    )
+    filters.add_argument(
+        "--to",
+        dest="to_date",
+        metavar="WHEN",
+        help="started at or before WHEN: 2025-11-01 (the whole day) or 2025-11-01T14:30",
+    )
     filters.add_argument(
         "--tag", dest="tags", action="append", metavar="TAG", help="carries TAG (repeatable: all)"
     )
@@ -346,6 +382,31 @@ def run_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_refresh(args: argparse.Namespace) -> int:
+    """Recompute one session, then show it as ``list`` would, and where its stats came from."""
+    with open_kit(args) as kit:
+        stats = kit.refresh(args.session)
+        metadata = kit.metadata(args.session)
+    print(session_table(pd.DataFrame([session_row(stats, metadata)])))
+    if stats["missing_since"]:
+        print(f"folder missing since {stats['missing_since']}")
+    else:
+        source = SOURCES.get(stats["stats_source"], str(stats["stats_source"]))
+        print(f"stats computed at {stats['stats_computed_at']} from {source}")
+    if stats["stats_error"]:
+        print(f"manifest not used: {escape(stats['stats_error'])}")
+    return 0
+
+
+SOURCES = {"manifest": "the manifest", "images": "the image files", "none": "nothing (no files)"}
+"""``stats_source`` in words (docs/data-model.md)."""
+
+
+def session_row(stats: Mapping[str, Any], metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """One session's stats and marks as a ``sessions`` row, for :func:`session_table`."""
+    return {**stats, **metadata, "is_missing": stats["missing_since"] is not None}
+
+
 def run_tag(args: argparse.Namespace) -> int:
     """Apply ``--remove`` then ``--add`` in one write, to the tags stored at that moment."""
     with open_kit(args) as kit:
@@ -363,6 +424,41 @@ def run_like(args: argparse.Namespace) -> int:
         kit.update_metadata(args.session, is_favorite=not args.undo)
     print(f"{'unliked' if args.undo else 'liked'} {escape(args.session)}")
     return 0
+
+
+def run_mark(args: argparse.Namespace) -> int:
+    """Change only the marks given (a partial update), then print every mark of the session."""
+    fields: dict[str, Any] = {}
+    if args.rating is not None:
+        fields["user_rating"] = None if args.rating == "none" else args.rating
+    if args.test is not None:
+        fields["is_test"] = args.test
+    if args.complete is not None:
+        fields["is_complete"] = args.complete
+    if args.note is not None or args.clear_note:
+        fields["user_note"] = args.note
+    if not fields:
+        raise SessionKitError(
+            "nothing to mark: give --rating, --test/--not-test, --complete/--not-complete, "
+            "--note or --clear-note"
+        )
+    with open_kit(args) as kit:
+        saved = kit.update_metadata(args.session, **fields)
+    print(escape(args.session))
+    for label, value in (
+        ("liked", _yes_no(saved["is_favorite"])),
+        ("test", _yes_no(saved["is_test"])),
+        ("complete", _yes_no(saved["is_complete"])),
+        ("rating", saved["user_rating"] or "none"),
+        ("tags", ", ".join(saved["tags"]) or "(none)"),
+        ("note", saved["user_note"] or "(none)"),
+    ):
+        print(f"  {label}: {escape(value)}")
+    return 0
+
+
+def _yes_no(flag: object) -> str:
+    return "yes" if flag else "no"
 
 
 def run_sql(args: argparse.Namespace) -> int:

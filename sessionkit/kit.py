@@ -170,7 +170,7 @@ class SessionKit:
         result = compute_candidate(candidate)
         if isinstance(result, Candidate):
             if stored is None:
-                raise UnknownSession(f"{session_id}: no session folder at {path}")
+                raise self._unknown(session_id)
             self.store.mark_missing([session_id])
         else:
             self.store.write_records([result])

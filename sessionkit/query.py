@@ -12,9 +12,10 @@ The aggregation functions each return a DataFrame ready for plotly.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import pandas as pd
@@ -101,12 +102,11 @@ class SessionFilter:
                 )
             )
         if self.from_date is not None:
-            start = _day(self.from_date, "from_date")
-            parts.append(("session_created_at >= ?", [start.isoformat()], f"from {start}"))
+            start = TimeBound.parse(self.from_date, "from_date")
+            parts.append(("session_created_at >= ?", [start.first()], f"from {start.words}"))
         if self.to_date is not None:
-            end = _day(self.to_date, "to_date")
-            after = (end + timedelta(days=1)).isoformat()
-            parts.append(("session_created_at < ?", [after], f"until {end}"))
+            end = TimeBound.parse(self.to_date, "to_date")
+            parts.append(("session_created_at < ?", [end.after()], f"until {end.words}"))
         if self.tags:
             tags = [self.tags] if isinstance(self.tags, str) else list(self.tags)
             label = "tag" if len(tags) == 1 else "tags"
@@ -146,16 +146,72 @@ def _rating_part(rating: str) -> tuple[str, list[Any], str]:
     raise InvalidFilter(f"rating must be 'like', 'dislike' or 'none', not {rating!r}")
 
 
-def _day(value: str | date | datetime, name: str) -> date:
-    """A date bound from a date, a datetime or an ISO string."""
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        return datetime.fromisoformat(str(value).strip()).date()
-    except ValueError:
-        raise InvalidFilter(f"{name} must be a date like 2025-11-01, not {value!r}") from None
+_PRECISION = re.compile(
+    r"""\d{4}-\d{2}-\d{2}
+        (?: [T\ ] (?P<hour>\d{2}) (?P<minute>:\d{2})? (?P<second>:\d{2})? (?P<fraction>[.,]\d+)?
+            (?: Z | [+-]\d{2}(?::?\d{2})? )? )?""",
+    re.X,
+)
+"""The parts of an ISO date and time that were written: they set how long the bound lasts."""
+
+
+@dataclass(frozen=True)
+class TimeBound:
+    """A ``from_date`` / ``to_date`` bound: the span of time the value names.
+
+    A day alone names the whole day, a time to the minute names that whole
+    minute, and so on: ``to_date="2025-11-01"`` keeps the evening of the 1st,
+    ``to_date="2025-11-01 14:30"`` keeps 14:30:59 but not 14:31. Both bounds
+    are inclusive of their span. Times with a zone are converted to local
+    time, the form session times are stored in (see docs/data-model.md).
+    """
+
+    start: datetime
+    span: timedelta
+    words: str
+
+    @classmethod
+    def parse(cls, value: str | date | datetime, name: str) -> TimeBound:
+        if isinstance(value, datetime):
+            moment = _local(value)
+            return cls(moment, timedelta(microseconds=1), moment.isoformat(sep=" "))
+        if isinstance(value, date):
+            return cls(datetime.combine(value, time()), timedelta(days=1), value.isoformat())
+        text = str(value).strip()
+        try:
+            moment = _local(datetime.fromisoformat(text))
+            written = _PRECISION.fullmatch(text)
+        except ValueError:
+            written = None
+        if written is None:
+            raise InvalidFilter(
+                f"{name} must be a date like 2025-11-01 or a date and time like "
+                f"2025-11-01T14:30, not {value!r}"
+            ) from None
+        if written["hour"] is None:
+            return cls(moment, timedelta(days=1), moment.date().isoformat())
+        if written["fraction"]:
+            return cls(moment, timedelta(microseconds=1), moment.isoformat(sep=" "))
+        if written["second"]:
+            return cls(moment, timedelta(seconds=1), moment.isoformat(sep=" "))
+        if written["minute"]:
+            return cls(moment, timedelta(minutes=1), moment.isoformat(sep=" ", timespec="minutes"))
+        return cls(moment, timedelta(hours=1), moment.isoformat(sep=" ", timespec="minutes"))
+
+    def first(self) -> str:
+        """The first stored time inside the span (stored times compare as ISO text)."""
+        return self.start.isoformat()
+
+    def after(self) -> str:
+        """The first stored time after the span."""
+        return (self.start + self.span).isoformat()
+
+
+def _local(moment: datetime) -> datetime:
+    """Naive local time, like the stored session times."""
+    if moment.tzinfo is not None:
+        return moment.astimezone().replace(tzinfo=None)
+    return moment
 
 
 def select_sessions(

@@ -18,6 +18,7 @@ import io
 import json
 import os
 import re
+import shutil
 import sqlite3
 import struct
 import subprocess
@@ -389,6 +390,37 @@ def test_list_filters_and_their_description(db: str, capsys: pytest.CaptureFixtu
     assert (code, out) == (0, "0 sessions where test and not seed sweep and complete\n")
 
 
+def test_list_from_and_to_take_a_time(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """A day alone is the whole day; with a time, the bound is that minute, inclusive."""
+
+    def listed(*bounds: str) -> list[str]:
+        code, out, err = run(capsys, "list", "--db", db, "--format", "csv", *bounds)
+        assert (code, err) == (0, "")
+        return [line.split(",")[0] for line in out.splitlines()[1:]]
+
+    # SWEEP started 2025-11-08 09:00:00, BROKEN 2025-11-09 10:00:00
+    assert listed("--from", "2025-11-08T09:00", "--to", "2025-11-09 10:00") == [BROKEN, SWEEP]
+    assert listed("--from", "2025-11-08T09:01", "--to", "2025-11-09T09:59") == []
+    assert listed("--from", "2025-11-08 09:00:01", "--to", "2025-11-09") == [BROKEN]
+    assert listed("--to", "2025-11-08T08:59:59") == [PORTRAIT]
+    assert run(capsys, "list", "--db", db, "--from", "2025-11-08T09:00", "--to", "2025-11-08") == (
+        0,
+        """\
+session_id                  model                        images  completion  flags  tags
+--------------------------  ---------------------------  ------  ----------  -----  ----
+20251108_090000-Seed_Sweep  animagineXL_v31.safetensors     2/4       50.0%  S
+1 session where from 2025-11-08 09:00 and until 2025-11-08
+""",
+        "",
+    )
+    assert run(capsys, "list", "--db", db, "--to", "2025-11-08T25:00") == (
+        1,
+        "",
+        "Error: to_date must be a date like 2025-11-01 or a date and time like "
+        "2025-11-01T14:30, not '2025-11-08T25:00'\n",
+    )
+
+
 def test_list_dry_runs_and_missing_sessions_only_when_asked(
     root: Path, db: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -521,7 +553,8 @@ def test_list_refusals_say_what_would_work(db: str, capsys: pytest.CaptureFixtur
     assert run(capsys, "list", "--db", db, "--from", "last week") == (
         1,
         "",
-        "Error: from_date must be a date like 2025-11-01, not 'last week'\n",
+        "Error: from_date must be a date like 2025-11-01 or a date and time like "
+        "2025-11-01T14:30, not 'last week'\n",
     )
     assert run(capsys, "list", "--db", db, "--limit", "-1") == (
         1,
@@ -708,6 +741,139 @@ def test_a_path_is_not_a_session_id(db: str, capsys: pytest.CaptureFixture[str])
 
 
 # -- tag and like --------------------------------------------------------------
+
+
+# -- refresh -----------------------------------------------------------------
+
+
+def test_refresh_recomputes_one_session_and_prints_it(
+    root: Path, db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_session(root / SWEEP / "more", None, 0)  # a sub-folder is not an image
+    for i in (2, 3):  # two more images arrive after the index
+        (root / SWEEP / f"Seed_Sweep_{i:04d}_seed-{100 + i}.png").write_bytes(png())
+    code, out, err = run(capsys, "refresh", SWEEP, "--db", db)
+    assert (code, err) == (0, "")
+    assert normalised(out, root) == (
+        "session_id                  model                        images  completion  flags  tags\n"
+        "--------------------------  ---------------------------  ------  ----------  -----  ----\n"
+        "20251108_090000-Seed_Sweep  animagineXL_v31.safetensors     4/4      100.0%  S\n"
+        "stats computed at NOW from the manifest\n"
+    )
+    assert (
+        run(capsys, "list", "--db", db, "--complete")[1].splitlines()[-1]
+        == "2 sessions where complete"
+    )
+
+
+def test_refresh_says_why_the_manifest_was_not_used(
+    root: Path, db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(capsys, "refresh", BROKEN, "--db", db)
+    assert (code, err) == (0, "")
+    assert normalised(out, root).splitlines()[2:] == [
+        "20251109_100000-Broken            1/0        0.0%",
+        "stats computed at NOW from the image files",
+        "manifest not used: manifest.json is cut short at line 1 (half-written; it is read "
+        "again on the next scan)",
+    ]
+
+
+def test_refresh_of_a_vanished_folder_marks_it_missing(
+    root: Path, db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.rmtree(root / PORTRAIT)
+    code, out, err = run(capsys, "refresh", PORTRAIT, "--db", db)
+    assert (code, err) == (0, "")
+    assert normalised(out, root).splitlines()[2:] == [
+        "20251107_120000-Portrait Study  realisticVisionV60B1_v51VAE.safetensors [15012c538f]"
+        "     4/4      100.0%  M",
+        "folder missing since NOW",
+    ]
+
+
+def test_refresh_refusals(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "refresh", "20251108_090000-Seed_Swep", "--db", db) == (
+        1,
+        "",
+        "Error: unknown session '20251108_090000-Seed_Swep'; "
+        "did you mean '20251108_090000-Seed_Sweep'?\n",
+    )
+    assert run(capsys, "refresh", "../etc", "--db", db) == (
+        1,
+        "",
+        "Error: '../etc' is not a session id: give the session's folder name, not a path\n",
+    )
+
+
+# -- mark --------------------------------------------------------------------
+
+
+MARKED = """\
+20251107_120000-Portrait Study
+  liked: no
+  test: yes
+  complete: yes
+  rating: like
+  tags: (none)
+  note: best of the batch
+"""
+
+
+def test_mark_changes_only_what_it_is_given(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(
+        capsys, "mark", PORTRAIT, "--db", db, "--rating", "like", "--test", "--complete",
+        "--note", "best of the batch",
+    ) == (0, MARKED, "")  # fmt: skip
+    assert run(capsys, "like", PORTRAIT, "--db", db)[0] == 0
+    assert run(capsys, "mark", PORTRAIT, "--db", db, "--not-complete", "--rating", "dislike") == (
+        0,
+        MARKED.replace("liked: no", "liked: yes")
+        .replace("complete: yes", "complete: no")
+        .replace("rating: like", "rating: dislike"),
+        "",
+    )
+    assert run(
+        capsys, "mark", PORTRAIT, "--db", db, "--not-test", "--rating", "none", "--clear-note"
+    ) == (
+        0,
+        f"{PORTRAIT}\n  liked: yes\n  test: no\n  complete: no\n  rating: none\n"
+        "  tags: (none)\n  note: (none)\n",
+        "",
+    )
+    code, out, _ = run(capsys, "list", "--db", db, "--liked", "--not-test", "--rating", "none")
+    assert (code, out.splitlines()[-1]) == (0, "1 session where liked and not test and not rated")
+
+
+def test_mark_shows_a_note_on_one_line(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "mark", SWEEP, "--db", db, "--note", "two\nlines \x1b[31m")
+    assert (code, out.splitlines()[-1]) == (0, "  note: two\\nlines \\x1b[31m")
+
+
+def test_mark_refusals_write_nothing(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    before = dump(db)
+    assert run(capsys, "mark", PORTRAIT, "--db", db) == (
+        1,
+        "",
+        "Error: nothing to mark: give --rating, --test/--not-test, --complete/--not-complete, "
+        "--note or --clear-note\n",
+    )
+    assert run(capsys, "mark", PORTRAIT, "--db", db, "--test", "--note", "x" * 501) == (
+        1,
+        "",
+        "Error: user_note: is 501 characters; the limit is 500\n",
+    )
+    assert run(capsys, "mark", "nope", "--db", db, "--test") == (
+        1,
+        "",
+        "Error: unknown session 'nope'\n",
+    )
+    code, out, err = run(capsys, "mark", PORTRAIT, "--db", db, "--note", "a", "--clear-note")
+    assert (code, out) == (2, "")
+    assert err.endswith("error: argument --clear-note: not allowed with argument --note\n")
+    code, _, err = run(capsys, "mark", PORTRAIT, "--db", db, "--rating", "great")
+    assert code == 2 and "invalid choice: 'great'" in err
+    assert dump(db) == before
 
 
 def test_tag_add_and_remove(db: str, capsys: pytest.CaptureFixture[str]) -> None:

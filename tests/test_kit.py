@@ -6,6 +6,7 @@ import hashlib
 import shutil
 import sqlite3
 from collections.abc import Iterator
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -174,6 +175,31 @@ def test_unknown_session_suggests_a_close_name(kit: SessionKit) -> None:
         kit.metadata("20251107_120000-Portriat")
 
 
+def test_date_bounds_take_a_time_too(kit: SessionKit) -> None:
+    """A day alone is the whole day; a time bounds at that minute (second, ...), inclusive."""
+    # ILLUSTRIOUS started 2025-11-10 18:00:00, NO_MANIFEST 2025-11-11 10:00:00
+    assert ids(kit.sessions(from_date="2025-11-10T18:00", to_date="2025-11-11 10:00")) == {
+        ILLUSTRIOUS,
+        NO_MANIFEST,
+    }
+    assert ids(kit.sessions(from_date="2025-11-10T18:01", to_date="2025-11-11T09:59")) == set()
+    assert ids(kit.sessions(from_date="2025-11-10 18:00:01", to_date="2025-11-11T10")) == {
+        NO_MANIFEST
+    }
+    assert ids(kit.sessions(to_date="2025-11-10T17:59:59")) == ids(
+        kit.sessions(to_date="2025-11-09")
+    )
+    assert ids(kit.sessions(from_date=datetime(2025, 11, 11, 10), to_date=date(2025, 11, 11))) == {
+        NO_MANIFEST
+    }
+    assert ids(kit.sessions(to_date=datetime(2025, 11, 10, 18))) == ids(
+        kit.sessions(to_date="2025-11-10T18:00:00")
+    )
+    assert kit.describe(from_date="2025-11-10T18:00", to_date="2025-11-11") == (
+        "2 sessions where from 2025-11-10 18:00 and until 2025-11-11"
+    )
+
+
 def test_bad_arguments_are_plain_errors(kit: SessionKit) -> None:
     with pytest.raises(InvalidFilter, match="did you mean 'liked'"):
         kit.sessions(likes=True)  # type: ignore[call-arg]
@@ -295,6 +321,11 @@ def test_refresh_recomputes_one_session(kit: SessionKit, root: Path) -> None:
     (root / PORTRAIT / "Portrait_0000_seed-1000.png").unlink()
     assert kit.refresh(PORTRAIT)["images_actual"] == 3
     assert kit.sessions(search="Portrait")["images_actual"].tolist() == [3]
+
+
+def test_refresh_of_an_unknown_session_suggests_a_known_one(kit: SessionKit) -> None:
+    with pytest.raises(UnknownSession, match="did you mean '20251107_120000-Portrait'"):
+        kit.refresh("20251107_120000-Portrai")
 
 
 def test_aggregations(kit: SessionKit) -> None:
