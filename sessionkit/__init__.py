@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from sessionkit.analysis import NotCombinatorial
 from sessionkit.errors import SessionKitError
-from sessionkit.kit import InvalidSessionId, NotConfigured, SessionKit, UnknownSession
+from sessionkit.kit import (
+    UNSET,
+    InvalidSessionId,
+    NotConfigured,
+    SessionKit,
+    UnknownImage,
+    UnknownSession,
+)
 from sessionkit.mirror import QueryError
 from sessionkit.query import InvalidFilter
 from sessionkit.scan import ScanReport
@@ -24,6 +31,7 @@ __version__ = "0.2.0.dev0"
 
 __all__ = [
     "NEVER_EDITED",
+    "UNSET",
     "DatabaseLocked",
     "InvalidFilter",
     "InvalidMetadata",
@@ -36,6 +44,7 @@ __all__ = [
     "SessionKit",
     "SessionKitError",
     "StoreUnavailable",
+    "UnknownImage",
     "UnknownSession",
     "__version__",
 ]

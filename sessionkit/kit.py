@@ -12,7 +12,7 @@ import difflib
 import functools
 import hashlib
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack
@@ -23,7 +23,7 @@ from sessionkit import analysis, query
 from sessionkit.errors import SessionKitError
 from sessionkit.manifest import MANIFEST, Manifest, read_manifest
 from sessionkit.mirror import Connection, Mirror
-from sessionkit.query import SessionFilter
+from sessionkit.query import ImageFilter, SessionFilter
 from sessionkit.scan import (
     DRYRUN_FOLDER,
     Candidate,
@@ -31,8 +31,14 @@ from sessionkit.scan import (
     compute_candidate,
     index_root,
 )
-from sessionkit.stats import STATS_COLUMNS
-from sessionkit.store import METADATA_DEFAULTS, Store, parse_tags
+from sessionkit.stats import STATS_COLUMNS, is_image_name
+from sessionkit.store import (
+    IMAGE_METADATA_COLUMNS,
+    IMAGE_METADATA_DEFAULTS,
+    METADATA_DEFAULTS,
+    Store,
+    parse_tags,
+)
 
 if TYPE_CHECKING:
     from sessionkit.thumbs import ThumbnailCache
@@ -45,12 +51,27 @@ class UnknownSession(SessionKitError):
     """No session has this id."""
 
 
+class UnknownImage(SessionKitError):
+    """The session has no image of this name: none on disk, none in its manifest."""
+
+
 class InvalidSessionId(SessionKitError):
     """A session id must be a folder name, never a path."""
 
 
 class NotConfigured(SessionKitError):
     """The kit lacks a root or a database for what was asked."""
+
+
+class _Unset:
+    """The type of :data:`UNSET`."""
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset()
+"""A mark not given to an update (left as it is); ``None`` clears it."""
 
 
 class Filters(TypedDict, total=False):
@@ -361,6 +382,144 @@ class SessionKit:
         self._require_known(b)
         return analysis.diff_sessions(self.mirror, a, b)
 
+    # -- images ------------------------------------------------------------
+
+    def images(
+        self,
+        session_id: str | None = None,
+        *,
+        rating: str | None = None,
+        stars: int | None = None,
+        tags: list[str] | None = None,
+        values: dict[str, str] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> pd.DataFrame:
+        """Images (one session's, or all) with their marks, by session then file name.
+
+        Filters (``None`` means "don't filter"): ``rating`` (``"like"``,
+        ``"dislike"``, ``"none"`` for unrated), ``stars`` (that many or more),
+        ``tags`` (all of them), ``values`` (``{"EXPRESSIONS": "smiling"}``:
+        images that applied those values).
+        """
+        if session_id is not None:
+            self._require_known(session_id)
+        where = ImageFilter(session_id, rating, stars, tags, values)
+        return query.select_images(self.mirror, where, limit=limit, offset=offset)
+
+    def image_metadata(self, session_id: str, filename: str) -> dict[str, Any]:
+        """One image's marks: ``rating``, ``stars``, ``tags`` (a list), ``note``,
+        ``created_at``, ``updated_at`` (the last two ``None`` when never marked)."""
+        self._require_images(session_id, [filename])
+        row = self.store.image_metadata(session_id, filename)
+        if row is None:
+            row = {
+                "session_id": session_id,
+                "filename": filename,
+                **IMAGE_METADATA_DEFAULTS,
+                "created_at": None,
+                "updated_at": None,
+            }
+        return _image_row(row)
+
+    def update_image_metadata(
+        self,
+        session_id: str,
+        filename: str,
+        *,
+        rating: str | None = UNSET,
+        stars: int | None = UNSET,
+        tags: list[str] = UNSET,
+        note: str | None = UNSET,
+        add_tags: Sequence[str] = (),
+        remove_tags: Sequence[str] = (),
+        expected_updated_at: str | None = None,
+    ) -> dict[str, Any]:
+        """Change only the given marks of one image; return its row as saved.
+
+        ``rating`` is ``"like"``, ``"dislike"`` or ``None`` (clears it);
+        ``stars`` 1 to 5 or ``None``; ``tags`` replaces the list, while
+        ``add_tags`` / ``remove_tags`` change the list as stored; ``note`` at
+        most 500 characters. A bad value raises
+        :class:`~sessionkit.store.InvalidMetadata` naming the field, and
+        nothing is written. ``expected_updated_at`` works as in
+        :meth:`update_metadata`.
+        """
+        self._require_images(session_id, [filename])
+        changes = _given(rating=rating, stars=stars, tags=tags, note=note)
+        saved = self.store.update_image_metadata(
+            session_id,
+            filename,
+            changes,
+            add_tags=add_tags,
+            remove_tags=remove_tags,
+            expected_updated_at=expected_updated_at,
+        )
+        self.mirror.refresh_image_metadata(session_id, [filename])
+        return _image_row(saved)
+
+    def update_images_metadata(
+        self,
+        session_id: str,
+        filenames: Sequence[str],
+        *,
+        rating: str | None = UNSET,
+        stars: int | None = UNSET,
+        add_tags: Sequence[str] = (),
+        remove_tags: Sequence[str] = (),
+    ) -> list[dict[str, Any]]:
+        """The same marks on many images of one session, in one transaction; their rows.
+
+        Every file name is checked first: one unknown image, or one bad
+        value, and nothing is written.
+        """
+        if isinstance(filenames, str):
+            filenames = [filenames]
+        self._require_images(session_id, filenames)
+        saved = self.store.update_images_metadata(
+            session_id,
+            filenames,
+            _given(rating=rating, stars=stars),
+            add_tags=add_tags,
+            remove_tags=remove_tags,
+        )
+        self.mirror.refresh_image_metadata(session_id, filenames)
+        return [_image_row(row) for row in saved]
+
+    def value_ratings(
+        self, session_id: str | None = None, *, by_model: bool = False
+    ) -> pd.DataFrame:
+        """Per placeholder value (and model): images, rated, liked, disliked,
+        ``like_rate`` = liked / (liked + disliked) with its 95 % Wilson interval
+        (``like_rate_low``, ``like_rate_high``), and ``mean_stars``."""
+        if session_id is not None:
+            self._require_known(session_id)
+        return query.value_ratings(self.mirror, session_id, by_model=by_model)
+
+    def seed_ratings(self, session_id: str | None = None) -> pd.DataFrame:
+        """The same as :meth:`value_ratings`, per seed."""
+        if session_id is not None:
+            self._require_known(session_id)
+        return query.seed_ratings(self.mirror, session_id)
+
+    def _require_images(self, session_id: str, filenames: Sequence[str]) -> None:
+        """Refuse (:class:`UnknownImage`) any file name that is not an image of the session.
+
+        An image is known when its file is in the session's folder, when the
+        manifest lists it, or when it has marks (its file may have vanished).
+        """
+        folder = Path(self._require_known(session_id)["session_path"])
+        unsure = [name for name in filenames if not _on_disk(folder, name)]
+        if not unsure:
+            return
+        known = set(query.image_filenames(self.mirror, session_id))
+        known.update(row[1] for row in self.store.image_metadata_rows(session_id, unsure))
+        for name in unsure:
+            if name not in known:
+                close = difflib.get_close_matches(str(name), sorted(known), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise UnknownImage(f"session {session_id!r} has no image {name!r}{hint}")
+
     # -- SQL ---------------------------------------------------------------
 
     def sql(self, text: str, params: list[Any] | None = None) -> pd.DataFrame:
@@ -422,6 +581,26 @@ def _filter(filters: Filters) -> SessionFilter:
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise query.InvalidFilter(f"unknown filter {name!r}{hint}")
     return SessionFilter(**filters)
+
+
+def _given(**marks: Any) -> dict[str, Any]:
+    """The marks an update was given (``None`` included: it clears)."""
+    return {name: value for name, value in marks.items() if value is not UNSET}
+
+
+def _image_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A stored ``image_metadata`` row for the user: ``tags`` as a list."""
+    return {name: row[name] for name in IMAGE_METADATA_COLUMNS} | {"tags": parse_tags(row["tags"])}
+
+
+def _on_disk(folder: Path, filename: str) -> bool:
+    """Whether ``filename`` is an image file right inside ``folder`` (never a path)."""
+    return (
+        isinstance(filename, str)
+        and is_image_name(filename)
+        and not any(char in filename for char in ("/", "\\", "\x00"))
+        and (folder / filename).is_file()
+    )
 
 
 def check_session_id(session_id: str) -> str:

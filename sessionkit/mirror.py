@@ -22,7 +22,14 @@ Relations:
     defaults.
 ``model_name(sd_model)`` (macro)
     a checkpoint's name without extension and hash, for grouping.
-``images``, ``variations``
+``image_metadata``
+    the user's marks on single images: the columns of ``image_metadata`` in
+    ``sessions.db``, ``tags`` as ``VARCHAR[]``. Small (marked images only),
+    loaded with the sessions and refreshed image by image after an edit.
+``images`` (view)
+    ``image_rows`` with each image's marks (``rating``, ``stars``,
+    ``image_tags``, ``image_note``; NULL and ``[]`` when unmarked).
+``image_rows``, ``variations``
     one row per image / per (session, placeholder, value). These are the
     big ones (a million rows at scale), so they are loaded on first use and
     kept current incrementally after that. They are read from the two
@@ -47,7 +54,7 @@ import pandas as pd
 from sessionkit.errors import SessionKitError
 from sessionkit.manifest import MANIFEST, Details, read_details
 from sessionkit.stats import STATS_COLUMNS
-from sessionkit.store import METADATA_COLUMNS, Store
+from sessionkit.store import IMAGE_METADATA_COLUMNS, METADATA_COLUMNS, Store
 
 Connection = duckdb.DuckDBPyConnection
 
@@ -85,16 +92,26 @@ IMAGE_COLUMNS = (
 VARIATION_COLUMNS = ("session_id", "placeholder", "value", "used", "images")
 _IMAGE_TYPES = {"seed": "BIGINT", "on_disk": "BOOLEAN", "file_size": "BIGINT"}
 _VARIATION_TYPES = {"used": "BOOLEAN", "images": "INTEGER"}
-DETAIL_TABLES = ("images", "variations", "image_counts")
+DETAIL_TABLES = ("image_rows", "variations", "image_counts")
 USER_RELATIONS = (
     "session_stats",
     "session_metadata",
     "session_state",
     "sessions",
     *DETAIL_TABLES,
+    "image_metadata",
+    "images",
 )
 """Every relation of the mirror, as users' SQL names them."""
 _DEFAULT_SCHEMA = "memory.main"
+_IMAGE_METADATA_TYPES = {"stars": "INTEGER", "tags": "VARCHAR[]"}
+
+_IMAGES_VIEW = """
+CREATE OR REPLACE VIEW images AS
+SELECT i.*, m.rating, m.stars, COALESCE(m.tags, []::VARCHAR[]) AS image_tags, m.note AS image_note
+FROM image_rows i LEFT JOIN image_metadata m USING (session_id, filename)
+"""
+"""Each image with its marks: what users query, and what ``kit.images()`` reads."""
 
 _SESSIONS_VIEW = """
 CREATE OR REPLACE VIEW sessions AS
@@ -159,7 +176,9 @@ class Mirror:
     def _create_tables(self) -> None:
         self._create("session_stats", STATS_COLUMNS, _STATS_TYPES)
         self._create("session_metadata", METADATA_COLUMNS, {**_METADATA_TYPES, "tags": "VARCHAR[]"})
-        self._create("images", IMAGE_COLUMNS, _IMAGE_TYPES)
+        self._create("image_rows", IMAGE_COLUMNS, _IMAGE_TYPES)
+        self._create("image_metadata", IMAGE_METADATA_COLUMNS, _IMAGE_METADATA_TYPES)
+        self.con.execute(_IMAGES_VIEW)
         self._create("variations", VARIATION_COLUMNS, _VARIATION_TYPES)
         self.con.execute(
             "CREATE TABLE image_counts (session_id VARCHAR, seeds INTEGER, prompts INTEGER)"
@@ -202,6 +221,8 @@ class Mirror:
                 self.con.execute(f"DELETE FROM {table}")
             self._copy_sessions("", [])
             self._replace_metadata(self._store_rows("session_metadata", METADATA_COLUMNS))
+            self.con.execute("DELETE FROM image_metadata")
+            self._insert_image_metadata(self._store.image_metadata_rows())
 
     def refresh_sessions(self, session_ids: Iterable[str]) -> None:
         """Bring the mirror up to date after an index that changed ``session_ids``."""
@@ -236,6 +257,23 @@ class Mirror:
                 (session_id,),
             )
             self._insert_metadata(rows)
+
+    def refresh_image_metadata(self, session_id: str, filenames: Sequence[str]) -> None:
+        """Copy the marks of some images of one session after a write (only theirs)."""
+        with self._lock:
+            self.con.execute(
+                "DELETE FROM image_metadata WHERE session_id = ? "
+                "AND filename IN (SELECT unnest(?::VARCHAR[]))",
+                [session_id, list(filenames)],
+            )
+            self._insert_image_metadata(self._store.image_metadata_rows(session_id, filenames))
+
+    def _insert_image_metadata(self, rows: list[tuple[Any, ...]]) -> None:
+        self._append(
+            "image_metadata",
+            _frame(rows, IMAGE_METADATA_COLUMNS),
+            f"SELECT {_with_tag_list(IMAGE_METADATA_COLUMNS)} FROM frame",
+        )
 
     def ensure_details(self) -> None:
         """Load ``images`` and ``variations`` the first time a query needs them."""
@@ -316,7 +354,7 @@ class Mirror:
         try:
             self.con.execute(_LISTED_IMAGES)
             self.con.execute(_BATCH_IMAGES)
-            self.con.execute("INSERT INTO images SELECT * FROM batch_images")
+            self.con.execute("INSERT INTO image_rows SELECT * FROM batch_images")
             # distinct seeds and prompts per session, for seed-sweep summaries
             # without aggregating a million image rows on every call (nor once
             # at the end: DISTINCT over every prompt would double the memory)
@@ -359,14 +397,10 @@ class Mirror:
 
     def _insert_metadata(self, rows: list[tuple[Any, ...]]) -> None:
         """Insert metadata rows, turning the JSON ``tags`` text into a list."""
-        columns = ", ".join(
-            "COALESCE(TRY_CAST(TRY_CAST(tags AS JSON) AS VARCHAR[]), []::VARCHAR[])"
-            if name == "tags"
-            else name
-            for name in METADATA_COLUMNS
-        )
         self._append(
-            "session_metadata", _frame(rows, METADATA_COLUMNS), f"SELECT {columns} FROM frame"
+            "session_metadata",
+            _frame(rows, METADATA_COLUMNS),
+            f"SELECT {_with_tag_list(METADATA_COLUMNS)} FROM frame",
         )
 
     def _store_rows(self, table: str, columns: Sequence[str]) -> list[tuple[Any, ...]]:
@@ -602,7 +636,17 @@ def _mentions_details(sql: str) -> bool:
         names = duckdb.get_table_names(sql)
     except duckdb.Error:
         return True  # e.g. a query with parameters: load everything, to be safe
-    return any(name.split(".")[-1].lower() in DETAIL_TABLES for name in names)
+    return any(name.split(".")[-1].lower() in (*DETAIL_TABLES, "images") for name in names)
+
+
+def _with_tag_list(columns: Sequence[str]) -> str:
+    """A select list of ``columns`` with the JSON ``tags`` text as a list (``[]`` if unreadable)."""
+    return ", ".join(
+        "COALESCE(TRY_CAST(TRY_CAST(tags AS JSON) AS VARCHAR[]), []::VARCHAR[])"
+        if name == "tags"
+        else name
+        for name in columns
+    )
 
 
 def _details(session_path: str, *, tolerant: bool = False) -> Details:

@@ -418,3 +418,216 @@ def sweep_like_share(mirror: Mirror) -> pd.DataFrame:
         GROUP BY 1 ORDER BY 1 DESC
         """
     )
+
+
+# -- images and their marks ----------------------------------------------
+
+IMAGE_ORDER = "ORDER BY session_id, filename"
+WILSON_Z = 1.959963984540054
+"""The normal quantile of a two-sided 95 % interval."""
+RATING_COLUMNS = [
+    "images",
+    "rated",
+    "liked",
+    "disliked",
+    "like_rate",
+    "like_rate_low",
+    "like_rate_high",
+    "mean_stars",
+]
+
+
+@dataclass(frozen=True)
+class ImageFilter:
+    """The filters of ``kit.images()``; ``None`` means "don't filter"."""
+
+    session_id: str | None = None
+    rating: str | None = None
+    stars: int | None = None
+    tags: Sequence[str] | None = None
+    values: dict[str, str] | None = None
+
+    def where(self) -> tuple[str, list[Any]]:
+        """``(sql, params)`` for a ``WHERE`` clause over the ``images`` view."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        if self.session_id is not None:
+            clauses.append("session_id = ?")
+            params.append(self.session_id)
+        if self.rating is not None:
+            sql, values = _image_rating_part(self.rating)
+            clauses.append(sql)
+            params.extend(values)
+        if self.stars is not None:
+            clauses.append("stars >= ?")
+            params.append(_stars_bound(self.stars))
+        if self.tags:
+            tags = [self.tags] if isinstance(self.tags, str) else list(self.tags)
+            clauses.append("list_has_all([lower(t) FOR t IN image_tags], ?::VARCHAR[])")
+            params.append([str(tag).lower() for tag in tags])
+        for placeholder, value in _values(self.values).items():
+            clauses.append("json_extract_string(applied_variations, ?) = ?")
+            params.extend([_json_key(placeholder), value])
+        return (" AND ".join(clauses) or "TRUE"), params
+
+
+def _image_rating_part(rating: str) -> tuple[str, list[Any]]:
+    if rating in ("like", "dislike"):
+        return "rating = ?", [rating]
+    if rating == "none":
+        return "rating IS NULL", []
+    raise InvalidFilter(f"rating must be 'like', 'dislike' or 'none', not {rating!r}")
+
+
+def _stars_bound(stars: Any) -> int:
+    if isinstance(stars, bool) or not isinstance(stars, int) or not 1 <= stars <= 5:
+        raise InvalidFilter(f"stars must be a whole number from 1 to 5, not {stars!r}")
+    return stars
+
+
+def _values(values: Any) -> dict[str, str]:
+    if values is None:
+        return {}
+    if not isinstance(values, dict) or not all(
+        isinstance(key, str) and isinstance(value, str) for key, value in values.items()
+    ):
+        raise InvalidFilter(
+            "values must map placeholder names to values, e.g. {'EXPRESSIONS': 'smiling'}"
+        )
+    return values
+
+
+def _json_key(name: str) -> str:
+    """A JSON path naming one object key, whatever characters the key holds."""
+    escaped = name.replace("\\", "\\\\").replace('"', '\\"')
+    return f'$."{escaped}"'
+
+
+def select_images(
+    mirror: Mirror, where: ImageFilter, *, limit: int | None = None, offset: int = 0
+) -> pd.DataFrame:
+    """Images matching ``where``, with their marks, by session then file name."""
+    if (limit is not None and limit < 0) or offset < 0:
+        raise InvalidFilter("limit and offset must not be negative")
+    clause, params = where.where()
+    sql = f"SELECT * FROM images WHERE {clause} {IMAGE_ORDER}"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    sql += " OFFSET ?"
+    params.append(offset)
+    return mirror.query(sql, params, details=True)
+
+
+def image_filenames(mirror: Mirror, session_id: str) -> list[str]:
+    """Every image file name the mirror knows in one session (listed or on disk)."""
+    frame = mirror.query(
+        "SELECT filename FROM image_rows WHERE session_id = ? ORDER BY filename",
+        [session_id],
+        details=True,
+    )
+    return [str(name) for name in frame["filename"]]
+
+
+_MARKED = "(m.rating IS NOT NULL OR m.stars IS NOT NULL)"
+_MARK_COUNTS = """
+count(*) FILTER (WHERE rating IS NOT NULL) AS rated,
+count(*) FILTER (WHERE rating = 'like') AS liked,
+count(*) FILTER (WHERE rating = 'dislike') AS disliked,
+avg(stars) AS mean_stars
+"""
+
+
+def value_ratings(
+    mirror: Mirror, session_id: str | None, *, by_model: bool = False
+) -> pd.DataFrame:
+    """Per used (placeholder, value) (and model): its images and what their marks say.
+
+    The image counts come from ``variations`` (kept per session); only the
+    marked images are joined to their applied values, so the cost follows
+    the marks, not the library. Dry runs and vanished sessions are left out,
+    as in :func:`placeholder_values`.
+    """
+    scope, params = ("AND v.session_id = ?", [session_id]) if session_id else ("", [])
+    mark_scope = "AND m.session_id = ?" if session_id else ""
+    model = ", coalesce(st.model, '(unknown)') AS model" if by_model else ""
+    keys = "placeholder, value, model" if by_model else "placeholder, value"
+    frame = mirror.query(
+        f"""
+        WITH listed AS (
+            SELECT session_id, model FROM session_state
+            WHERE NOT is_dryrun AND missing_since IS NULL
+        ),
+        counts AS (
+            SELECT v.placeholder, v.value {model}, sum(v.images)::BIGINT AS images
+            FROM variations v JOIN listed st USING (session_id)
+            WHERE v.used AND v.images > 0 {scope}
+            GROUP BY ALL
+        ),
+        marked AS (
+            SELECT m.rating, m.stars {model},
+                   unnest(map_entries(json_transform(i.applied_variations,
+                                                     '"MAP(VARCHAR, VARCHAR)"'))) AS a
+            FROM image_metadata m
+            JOIN image_rows i USING (session_id, filename)
+            JOIN listed st USING (session_id)
+            WHERE {_MARKED} AND i.applied_variations IS NOT NULL {mark_scope}
+        ),
+        marks AS (
+            SELECT a.key AS placeholder, a.value AS value
+                   {", model" if by_model else ""}, {_MARK_COUNTS}
+            FROM marked WHERE a.value IS NOT NULL GROUP BY ALL
+        )
+        SELECT {keys}, images,
+               coalesce(rated, 0) AS rated, coalesce(liked, 0) AS liked,
+               coalesce(disliked, 0) AS disliked, mean_stars
+        FROM counts LEFT JOIN marks USING ({keys})
+        ORDER BY placeholder, images DESC, value{", model" if by_model else ""}
+        """,
+        params * 2,
+        details=True,
+    )
+    return with_like_rates(frame)
+
+
+def seed_ratings(mirror: Mirror, session_id: str | None) -> pd.DataFrame:
+    """Per seed: its images and what their marks say (the same columns as by value)."""
+    scope, params = ("AND i.session_id = ?", [session_id]) if session_id else ("", [])
+    frame = mirror.query(
+        f"""
+        SELECT i.seed, count(*) AS images, {_MARK_COUNTS}
+        FROM image_rows i
+        LEFT JOIN image_metadata m USING (session_id, filename)
+        WHERE i.seed IS NOT NULL {scope}
+          AND i.session_id NOT IN (SELECT session_id FROM session_state
+                                   WHERE is_dryrun OR missing_since IS NOT NULL)
+        GROUP BY ALL ORDER BY i.seed
+        """,
+        params,
+        details=True,
+    )
+    return with_like_rates(frame)
+
+
+def with_like_rates(frame: pd.DataFrame) -> pd.DataFrame:
+    """Add ``like_rate`` (NULL when nothing is rated) and its 95 % Wilson score interval.
+
+    The Wilson interval stays inside 0..1 and is honest for small counts:
+    one like out of one rating is 0.21..1, not a certain 100 %.
+    """
+    liked = frame["liked"].astype("float64")
+    rated = (frame["liked"] + frame["disliked"]).astype("float64")
+    n = rated.where(rated > 0)
+    rate = liked / n
+    z2 = WILSON_Z**2
+    centre = (rate + z2 / (2 * n)) / (1 + z2 / n)
+    half = WILSON_Z * ((rate * (1 - rate) / n + z2 / (4 * n * n)) ** 0.5) / (1 + z2 / n)
+    result = frame.assign(
+        like_rate=rate,
+        # exact at the ends: no like at all gives 0, no dislike 1 (not 1e-17 off)
+        like_rate_low=(centre - half).clip(lower=0.0).where(liked.ne(0) | n.isna(), 0.0),
+        like_rate_high=(centre + half).clip(upper=1.0).where(liked.ne(n) | n.isna(), 1.0),
+        mean_stars=frame["mean_stars"].astype("float64"),
+    )
+    keys = [column for column in frame.columns if column not in RATING_COLUMNS]
+    return result[[*keys, *RATING_COLUMNS]]

@@ -6,9 +6,11 @@ rows live here and never mix:
 * **stats** (``sessionkit_stats``, and ``sessionkit_files`` with its view
   ``sessionkit_images``): derived from files, overwritten by scans, always
   recomputable;
-* **metadata** (``session_metadata``): typed by the user. Only
-  :meth:`Store.update_metadata` writes it; no scan, refresh or migration
-  changes or drops a row of it.
+* **metadata** (``session_metadata`` per session, ``image_metadata`` per
+  image): typed by the user. Only :meth:`Store.update_metadata`,
+  :meth:`Store.update_image_metadata` and :meth:`Store.update_images_metadata`
+  write it; no scan, refresh or migration changes or drops a row of it (an
+  image whose file vanished keeps its marks).
 
 The file may be shared with the sd-generator WebUI, which keeps its own
 ``session_stats`` and ``schema_version`` tables and shares
@@ -23,6 +25,7 @@ refused with :class:`DatabaseLocked`.
 
 from __future__ import annotations
 
+import numbers
 import re
 import sqlite3
 import threading
@@ -65,6 +68,15 @@ METADATA_DEFAULTS: Mapping[str, Any] = {
     "tags": "[]",
     "auto_metadata": None,
 }
+IMAGE_METADATA_FIELDS = ("rating", "stars", "tags", "note")
+IMAGE_METADATA_COLUMNS = (
+    "session_id",
+    "filename",
+    *IMAGE_METADATA_FIELDS,
+    "created_at",
+    "updated_at",
+)
+STARS_RANGE = range(1, 6)
 STATE_COLUMNS = ("signature", "is_dryrun", "missing_since")
 """Columns sessionkit keeps after the data-model ones in ``sessionkit_stats``."""
 
@@ -92,7 +104,11 @@ a row another program has created since is then a conflict, not overwritten."""
 
 
 class MetadataConflict(SessionKitError):
-    """The row changed since the caller read it; nothing was written."""
+    """The row changed since the caller read it; nothing was written.
+
+    ``session_id`` names what was edited: a session, or for an image
+    ``session_id/filename``.
+    """
 
     def __init__(self, session_id: str, expected: str | None, found: str | None) -> None:
         now = f"last saved at {found}" if found else "its metadata was deleted"
@@ -174,6 +190,22 @@ _SETTINGS_DDL = (
     "CREATE TABLE IF NOT EXISTS sessionkit_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
 )
 
+# The user's marks on single images (docs/data-model.md, ``image_metadata``).
+# User data like session_metadata: no later step alters or drops it.
+_IMAGE_METADATA_DDL = """
+CREATE TABLE IF NOT EXISTS image_metadata (
+    session_id TEXT NOT NULL,
+    filename TEXT NOT NULL,
+    rating TEXT,
+    stars INTEGER,
+    tags TEXT,
+    note TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (session_id, filename)
+)
+"""
+
 # The WebUI's own DDL, column for column, so either program can create the table.
 _METADATA_DDL = """
 CREATE TABLE IF NOT EXISTS session_metadata (
@@ -211,6 +243,7 @@ def _current_schema(con: sqlite3.Connection) -> None:
     _run_script(con, _STATS_DDL + _STATS_INDEXES_DDL + _FILES_DDL)
     con.execute(_SETTINGS_DDL)
     con.execute(_METADATA_DDL)
+    con.execute(_IMAGE_METADATA_DDL)
 
 
 # Version 2: a session's image and variation rows, stored as one row of two
@@ -298,6 +331,11 @@ def _is_sessionkit_stats(columns: list[str]) -> bool:
     return "session_path" in columns
 
 
+def _image_metadata(con: sqlite3.Connection) -> None:
+    """Create the (empty) table of per-image marks."""
+    con.execute(_IMAGE_METADATA_DDL)
+
+
 def _run_script(con: sqlite3.Connection, script: str) -> None:
     """Run DDL statements inside the caller's transaction (``executescript`` would commit)."""
     for statement in script.split(";"):
@@ -309,6 +347,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "session_details: image and variation rows packed per session", _packed_details),
     Migration(3, "session_files: image files per session; manifests stay the source", _files_only),
     Migration(4, "sessionkit_* table names; the WebUI's session_stats back", _sessionkit_names),
+    Migration(5, "image_metadata: the user's marks on single images", _image_metadata),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
@@ -598,6 +637,141 @@ class Store:
                 (*values.values(), stamp, session_id),
             )
 
+    # -- image marks -------------------------------------------------------
+
+    def image_metadata(self, session_id: str, filename: str) -> dict[str, Any] | None:
+        """One image's ``image_metadata`` row as stored (``tags`` JSON text), or ``None``."""
+        found = self.image_metadata_rows(session_id, [filename])
+        return dict(zip(IMAGE_METADATA_COLUMNS, found[0], strict=True)) if found else None
+
+    def image_metadata_rows(
+        self, session_id: str | None = None, filenames: Sequence[str] | None = None
+    ) -> list[tuple[Any, ...]]:
+        """``image_metadata`` rows (columns :data:`IMAGE_METADATA_COLUMNS`): all, one
+        session's, or some images of one session."""
+        sql = f"SELECT {', '.join(IMAGE_METADATA_COLUMNS)} FROM image_metadata"
+        if session_id is None:
+            return self.rows(sql)
+        if filenames is None:
+            return self.rows(f"{sql} WHERE session_id = ?", (session_id,))
+        return self.rows(
+            f"{sql} WHERE session_id = ? AND filename IN (SELECT value FROM json_each(?))",
+            (session_id, orjson.dumps(list(filenames)).decode()),
+        )
+
+    def update_image_metadata(
+        self,
+        session_id: str,
+        filename: str,
+        changes: Mapping[str, Any],
+        *,
+        add_tags: Iterable[Any] = (),
+        remove_tags: Iterable[Any] = (),
+        expected_updated_at: str | None = None,
+    ) -> dict[str, Any]:
+        """Validate and apply a partial update of one image's marks; return the new row.
+
+        Only the fields in ``changes`` are written (``tags`` replaces the
+        list; ``add_tags`` / ``remove_tags`` then change the list as stored
+        at the time of the write). ``expected_updated_at`` works as in
+        :meth:`update_metadata`.
+        """
+        values = validate_image_metadata(changes)
+        edit = _tag_edit(values, add_tags, remove_tags)
+
+        def write() -> dict[str, Any]:
+            with self._transaction() as con:
+                self._write_marks(
+                    con, session_id, filename, values, edit, expected_updated_at=expected_updated_at
+                )
+                saved = self.image_metadata(session_id, filename)
+            return saved or {}
+
+        return self._retry(write)
+
+    def update_images_metadata(
+        self,
+        session_id: str,
+        filenames: Sequence[str],
+        changes: Mapping[str, Any],
+        *,
+        add_tags: Iterable[Any] = (),
+        remove_tags: Iterable[Any] = (),
+    ) -> list[dict[str, Any]]:
+        """The same change to many images of one session, in one transaction; the new rows."""
+        values = validate_image_metadata(changes)
+        edit = _tag_edit(values, add_tags, remove_tags)
+        names = list(dict.fromkeys(filenames))
+
+        def write() -> list[dict[str, Any]]:
+            with self._transaction() as con:
+                for filename in names:
+                    self._write_marks(con, session_id, filename, values, edit)
+                rows = self.image_metadata_rows(session_id, names)
+            return [dict(zip(IMAGE_METADATA_COLUMNS, row, strict=True)) for row in rows]
+
+        return self._retry(write) if names else []
+
+    def _write_marks(
+        self,
+        con: sqlite3.Connection,
+        session_id: str,
+        filename: str,
+        values: Mapping[str, Any],
+        edit: tuple[list[str], list[str]],
+        *,
+        expected_updated_at: str | None = None,
+    ) -> None:
+        """Apply ``values`` and the tag edit ``(add, remove)`` to one image, inside the
+        caller's transaction; tags follow the session rules (:func:`merge_tags`)."""
+        current = con.execute(
+            "SELECT updated_at, tags FROM image_metadata WHERE session_id = ? AND filename = ?",
+            (session_id, filename),
+        ).fetchone()
+        found = current[0] if current else None
+        wanted = None if expected_updated_at == NEVER_EDITED else expected_updated_at
+        if expected_updated_at is not None and found != wanted:
+            raise MetadataConflict(f"{session_id}/{filename}", expected_updated_at, found)
+        row = dict(values)
+        stored = parse_tags(current[1]) if current else []
+        if "tags" in row:
+            row["tags"] = _tags_json(replace_tags(stored, row["tags"]))
+        elif edit[0] or edit[1]:
+            row["tags"] = _tags_json(merge_tags(stored, *edit))
+        stamp = _later_than(found)
+        if current is None:
+            full = {**IMAGE_METADATA_DEFAULTS, **row}
+            con.execute(
+                f"INSERT INTO image_metadata ({', '.join(IMAGE_METADATA_COLUMNS)}) "
+                f"VALUES ({', '.join('?' * len(IMAGE_METADATA_COLUMNS))})",
+                (session_id, filename, *(full[f] for f in IMAGE_METADATA_FIELDS), stamp, stamp),
+            )
+        elif row:
+            assignments = ", ".join(f"{name} = ?" for name in row)
+            con.execute(
+                f"UPDATE image_metadata SET {assignments}, updated_at = ? "
+                "WHERE session_id = ? AND filename = ?",
+                (*row.values(), stamp, session_id, filename),
+            )
+
+
+def _tag_edit(
+    values: Mapping[str, Any], add_tags: Iterable[Any], remove_tags: Iterable[Any]
+) -> tuple[list[str], list[str]]:
+    """``(add, remove)`` checked as lists of text; refused beside a whole new ``tags`` list."""
+    add, remove = _tag_list(add_tags), _tag_list(remove_tags)
+    if "tags" in values and (add or remove):
+        raise InvalidMetadata("tags", "give either tags (the whole list) or tags to add/remove")
+    return add, remove
+
+
+IMAGE_METADATA_DEFAULTS: Mapping[str, Any] = {
+    "rating": None,
+    "stars": None,
+    "tags": "[]",
+    "note": None,
+}
+
 
 def validate_metadata(changes: Mapping[str, Any]) -> dict[str, Any]:
     """Check every field and return the values to store; refuse the first bad one.
@@ -613,6 +787,30 @@ def validate_metadata(changes: Mapping[str, Any]) -> dict[str, Any]:
             )
         values[name] = _VALIDATORS[name](name, value)
     return values
+
+
+def validate_image_metadata(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`validate_metadata` for an image's marks: the same rules, other field names."""
+    values: dict[str, Any] = {}
+    for name, value in changes.items():
+        if name not in IMAGE_METADATA_FIELDS:
+            raise InvalidMetadata(
+                name, f"unknown field; an image's marks are {', '.join(IMAGE_METADATA_FIELDS)}"
+            )
+        values[name] = _IMAGE_VALIDATORS[name](name, value)
+    return values
+
+
+def _stars(name: str, value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value in STARS_RANGE:
+        return int(value)
+    raise InvalidMetadata(
+        name,
+        f"must be a whole number from {STARS_RANGE[0]} to {STARS_RANGE[-1]}, "
+        f"or None (to clear), not {value!r}",
+    )
 
 
 def _flag(name: str, value: Any) -> int:
@@ -734,6 +932,13 @@ _VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "auto_metadata": _auto_metadata,
 }
 
+_IMAGE_VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
+    "rating": _rating,
+    "stars": _stars,
+    "tags": _tags,
+    "note": _note,
+}
+
 
 def parse_tags(raw: str | None) -> list[str]:
     """Tags as stored (JSON text) to a list; tolerant of rows other programs wrote."""
@@ -784,5 +989,6 @@ __all__ = [
     "merge_tags",
     "parse_tags",
     "replace_tags",
+    "validate_image_metadata",
     "validate_metadata",
 ]

@@ -42,6 +42,7 @@ from sessionkit.manifest import (
     parse_manifest,
     read_details,
 )
+from sessionkit.mirror import IMAGE_COLUMNS
 from sessionkit.stats import STATS_COLUMNS, SessionFiles, compute_session, is_image_name
 
 EXAMPLES = int(os.environ.get("SESSIONKIT_FUZZ_EXAMPLES", "3400"))
@@ -656,7 +657,7 @@ def test_mirror_relations_follow_the_image_and_variation_rules(
             entries, variations = json.loads(details.images), json.loads(details.variations)
             event(f"stats from {stats['stats_source']}")
             expected = reference_images(folder.name, entries, disk, stats)
-            rows = frame_rows(kit, "SELECT * FROM images")
+            rows = frame_rows(kit, f"SELECT {', '.join(IMAGE_COLUMNS)} FROM images")
             assert len(rows) == len({row["filename"] for row in rows})  # one row per name
             found = {row.pop("filename"): row for row in rows}
             for row in found.values():

@@ -127,7 +127,9 @@ def records(kit: SessionKit, sql: str, params: Sequence[Any] = ()) -> list[dict[
 
 def images(kit: SessionKit, session_id: str) -> dict[str, dict[str, Any]]:
     """One session's ``images`` rows by file name; names must be unique."""
-    rows = records(kit, "SELECT * FROM images WHERE session_id = ?", [session_id])
+    rows = records(
+        kit, f"SELECT {', '.join(IMAGE_COLUMNS)} FROM images WHERE session_id = ?", [session_id]
+    )
     by_name = {row["filename"]: row for row in rows}
     assert len(by_name) == len(rows), "a file name has two rows"
     return by_name
@@ -170,7 +172,8 @@ def test_relations_have_the_data_model_columns(
         "file_size",
     )
     assert VARIATION_COLUMNS == ("session_id", "placeholder", "value", "used", "images")
-    assert tuple(kit.sql("SELECT * FROM images").columns) == IMAGE_COLUMNS
+    marks = ("rating", "stars", "image_tags", "image_note")
+    assert tuple(kit.sql("SELECT * FROM images").columns) == (*IMAGE_COLUMNS, *marks)
     assert tuple(kit.sql("SELECT * FROM variations").columns) == VARIATION_COLUMNS
     types = dict(
         kit.duckdb.execute(
