@@ -31,7 +31,10 @@ KILL_TRIALS = 20
 def metadata_dump(db: Path) -> list[tuple[Any, ...]]:
     con = sqlite3.connect(db)
     try:
-        return con.execute("SELECT * FROM session_metadata ORDER BY session_id").fetchall()
+        return [
+            *con.execute("SELECT * FROM session_metadata ORDER BY session_id"),
+            *con.execute("SELECT * FROM image_metadata ORDER BY session_id, filename"),
+        ]
     finally:
         con.close()
 
@@ -64,7 +67,10 @@ def test_index_killed_at_random_points(tmp_path: Path) -> None:
         total = kit.count(dry_run=None)
         for session_id in kit.sessions(limit=5)["session_id"]:
             kit.update_metadata(session_id, is_favorite=True, tags=["keeper"], user_note="mine")
+            images = list(kit.images(session_id)["filename"][:3])
+            kit.update_images_metadata(session_id, images, rating="like", stars=4)
     before = metadata_dump(db)
+    assert len(before) > 5  # image marks too
 
     def start_index() -> subprocess.Popen[str]:
         child = subprocess.Popen(
