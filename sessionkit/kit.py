@@ -123,7 +123,8 @@ class SessionKit:
         self.store = Store(self.db_path)
         self.root = self._resolve_root(root)
         self.progress = progress
-        self.mirror = Mirror(self.store)
+        self._seen_version = self.store.data_version()
+        self._mirror = Mirror(self.store)
 
     def _resolve_root(self, root: str | os.PathLike[str] | None) -> Path | None:
         if root is None:
@@ -141,8 +142,22 @@ class SessionKit:
 
         return ThumbnailCache(self.db_path.parent / "thumbs")
 
+    @property
+    def mirror(self) -> Mirror:
+        """The DuckDB mirror, brought up to date first with what other processes committed.
+
+        Every read goes through here, so a kit that stays open (a notebook)
+        answers from current data: the WebUI's edits, another kernel's index.
+        The check is SQLite's ``PRAGMA data_version``, a few microseconds.
+        """
+        version = self.store.data_version()
+        if version != self._seen_version:
+            self._seen_version = version
+            self._mirror.catch_up()
+        return self._mirror
+
     def close(self) -> None:
-        self.mirror.close()
+        self._mirror.close()
         self.store.close()
 
     def __enter__(self) -> SessionKit:

@@ -238,6 +238,24 @@ class Mirror:
             if self._details_loaded and ids:
                 self._replace_details(ids)
 
+    def catch_up(self) -> None:
+        """Take in what another process committed: its index, its metadata edits.
+
+        The sessions whose stats changed are found by comparing one stamp per
+        session; metadata is reloaded whole (one row per edited session).
+        """
+        with self._lock:
+            mirrored = self.con.execute(
+                "SELECT s.session_id, s.stats_computed_at, st.missing_since "
+                "FROM session_stats s JOIN session_state st USING (session_id)"
+            ).fetchall()
+            changed = {row[0] for row in self._store.stats_stamps() ^ set(mirrored)}
+            if changed:
+                self.refresh_sessions(changed)  # metadata too
+            else:
+                self._rows = None
+                self._replace_metadata(self._store_rows("session_metadata", METADATA_COLUMNS))
+
     def _refresh_stats(self, session_ids: list[str]) -> None:
         for start in range(0, len(session_ids), _DETAIL_BATCH):
             ids = session_ids[start : start + _DETAIL_BATCH]

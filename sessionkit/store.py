@@ -468,6 +468,18 @@ class Store:
             finally:
                 cursor.close()
 
+    def data_version(self) -> int:
+        """A number that changes when another connection commits to the file (SQLite's
+        ``PRAGMA data_version``; this connection's own commits leave it as it is)."""
+        return int(self.rows("PRAGMA data_version")[0][0])
+
+    def stats_stamps(self) -> set[tuple[str, str, str | None]]:
+        """``(session_id, stats_computed_at, missing_since)`` per session: what an index changes."""
+        rows = self.rows(
+            "SELECT session_id, stats_computed_at, missing_since FROM sessionkit_stats"
+        )
+        return {(row[0], row[1], row[2]) for row in rows}
+
     def scan_state(self) -> dict[str, tuple[str | None, int | None, bool, bool]]:
         """``{session_id: (signature, stats_version, is_dryrun, is_missing)}`` for the scanner."""
         rows = self.rows(
