@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from builders import manifest, write_session
+from builders import manifest, png_bytes, write_session
 from sessionkit import SessionKit
 from sessionkit.demo import demo_metadata
 from sessionkit.widgets import ManualScheduler, SessionBrowser
-from sessionkit.widgets.browser import CHIPS
+from sessionkit.widgets.browser import CHIPS, CUSTOM_RANGE
 
 ANCHOR = date(2026, 11, 24)
 HOSTILE = "<img src=x onerror=alert(1)>"
@@ -228,7 +228,7 @@ def test_new_tags_reach_the_tag_filter(
 ) -> None:
     browser.select(browser.rows[0]["session_id"])
     assert browser.detail is not None
-    browser.detail.editor.add_tag.value = "brand-new"
+    browser.detail.editor.enter_tag("brand-new")
     clock.advance(1)
     assert "brand-new" in browser.tag_filter.allowed_tags
     browser.tag_filter.value = ["brand-new"]
@@ -274,3 +274,124 @@ def test_hostile_names_models_prompts_tags_and_notes_are_escaped(tmp_path: Path)
         assert "&lt;img src=x onerror=alert(1)&gt;" in values[1]  # name, model and tag
         assert values[1].count("&lt;img") == 3
         assert "&lt;script&gt;alert(1)&lt;/script&gt; <mark>{EXPRESSIONS}</mark>" in values[4]
+
+
+def test_card_buttons_are_named_by_their_session_and_carry_their_slot(
+    browser: SessionBrowser,
+) -> None:
+    for slot, row in enumerate(browser.rows[:3]):
+        card = browser._pool[slot]
+        assert card.hit.description == f"Open {row['session_id']}"
+        assert f"sk-slot-{slot}" in card.box._dom_classes
+
+
+def test_clear_filters_counts_the_active_ones_and_clears_them_in_one_redraw(
+    browser: SessionBrowser, kit: SessionKit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert browser.clear.disabled and browser.clear.description == "Clear filters"
+    browser.set_filters(liked=True, search="a", date_from=date(2026, 1, 1), date_to=ANCHOR)
+    assert browser.active_filters() == 3  # a from/to range is one filter
+    assert browser.clear.description == "Clear filters (3)" and not browser.clear.disabled
+    redraws: list[int] = []
+    refresh = browser.refresh
+
+    def counted() -> None:
+        redraws.append(1)
+        refresh()
+
+    monkeypatch.setattr(browser, "refresh", counted)
+    browser.clear.click()
+    assert redraws == [1]
+    assert browser.filters() == {} and browser.total == kit.count()
+    assert browser.clear.disabled and browser.describe.value == "24 sessions"
+
+
+def test_a_custom_date_range_beside_the_presets(browser: SessionBrowser, kit: SessionKit) -> None:
+    assert browser.custom_dates.layout.display == "none"
+    browser.dates.value = CUSTOM_RANGE
+    assert browser.custom_dates.layout.display is None
+    assert browser.total == 24  # no bound chosen yet
+    start, end = date(2026, 11, 1), date(2026, 11, 20)
+    browser.date_from.value = start
+    browser.date_to.value = end
+    expected = kit.count(from_date=start, to_date=end)
+    assert 0 < expected < 24 and browser.total == expected
+    assert "from 2026-11-01" in browser.describe.value
+    assert "until 2026-11-20" in browser.describe.value
+    assert_counts_match(browser, kit)
+
+
+def test_empty_states_say_what_to_do(browser: SessionBrowser, tmp_path: Path) -> None:
+    assert browser.message.value == ""
+    browser.search.value = "no session is called this"
+    assert "No sessions match these filters" in browser.message.value
+    assert "Clear filters" in browser.message.value
+    with SessionKit(tmp_path / "empty", tmp_path / "empty.db", progress=False) as empty:
+        (tmp_path / "empty").mkdir()
+        empty.index()
+        nothing = SessionBrowser(empty, scheduler=ManualScheduler())
+        assert "No sessions indexed yet" in nothing.message.value
+        assert "sessionkit index" in nothing.message.value
+
+
+def test_a_page_that_fails_to_load_says_so_inside_the_browser(
+    browser: SessionBrowser, kit: SessionKit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(**_: Any) -> int:
+        raise RuntimeError("database <gone>")
+
+    monkeypatch.setattr(kit, "count", broken)
+    browser.refresh()
+    assert "Could not load the sessions: database &lt;gone&gt;" in browser.message.value
+    assert browser.busy.value == ""  # the busy mark went away
+
+
+def test_close_button_and_escape_close_the_detail(browser: SessionBrowser) -> None:
+    chosen = browser.rows[1]["session_id"]
+    browser.select(chosen)
+    assert browser.detail is not None and "sk-open" in browser.side._dom_classes
+    assert browser.detail.close_button.layout.display is None
+    browser.detail.close_button.click()
+    assert browser.selected is None and browser.side.children != (browser.detail,)
+    assert "sk-open" not in browser.side._dom_classes
+    assert not any("sk-selected" in card._dom_classes for card in browser.cards.children)
+    browser.select(chosen)
+    browser.key_scope.handle({"action": "escape"})  # Escape on a card
+    assert browser.selected is None
+    browser.select(chosen)
+    browser.detail.key_scope.handle({"action": "escape"})  # Escape inside the detail
+    assert browser.selected is None
+
+
+def test_l_on_a_card_likes_and_unlikes_its_session(
+    browser: SessionBrowser, kit: SessionKit, clock: ManualScheduler
+) -> None:
+    browser.chips["liked"].value = False
+    slot = next(i for i, row in enumerate(browser.rows) if not row["is_favorite"])
+    chosen = browser.rows[slot]["session_id"]
+    browser.key_scope.handle({"action": "like", "slot": slot})
+    assert kit.metadata(chosen)["is_favorite"] == 1
+    assert "★" in browser._pool[ids(browser).index(chosen)].html.value
+    browser.select(chosen)  # open in the editor: the like goes through it, and shows there
+    browser.key_scope.handle({"action": "like", "slot": ids(browser).index(chosen)})
+    assert kit.metadata(chosen)["is_favorite"] == 0
+    assert browser.detail is not None and browser.detail.editor.liked.value is False
+    browser.key_scope.handle({"action": "like", "slot": 999})  # an empty slot: nothing
+    browser.key_scope.handle({"action": "unknown"})
+
+
+def test_refresh_stats_updates_the_card(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    folder = write_session(root, "20251107_130000-Half", manifest("Half", images=4, num_images=8))
+    with SessionKit(root, tmp_path / "sessions.db", progress=False) as kit:
+        kit.index()
+        browser = SessionBrowser(kit, scheduler=ManualScheduler())
+        assert "4/8 images" in browser._pool[0].html.value
+        for index in range(4, 8):
+            (folder / f"Half_{index:04d}_seed-{1000 + index}.png").write_bytes(png_bytes())
+        browser.select("20251107_130000-Half")
+        assert browser.detail is not None
+        browser.detail.refresh_button.click()
+        assert "8/8 images" in browser._pool[0].html.value
+        assert "sk-ok" in browser._pool[0].html.value
+        assert "100%" in browser.detail.editor.measured.value

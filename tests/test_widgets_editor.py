@@ -81,7 +81,7 @@ EDITS: dict[str, tuple[Callable[[MetadataEditor], None], float, str, Any]] = {
     ),
     "liked": (lambda e: setattr(e.liked, "value", True), 0.5, "is_favorite", 1),
     "test": (lambda e: setattr(e.test, "value", True), 0.5, "is_test", 1),
-    "complete": (lambda e: setattr(e.complete, "value", False), 0.5, "is_complete", 0),
+    "complete": (lambda e: setattr(e.complete, "value", True), 0.5, "is_complete", 1),
     "like": (lambda e: setattr(e.rating, "value", "like"), 0.5, "user_rating", "like"),
     "dislike": (lambda e: setattr(e.rating, "value", "dislike"), 0.5, "user_rating", "dislike"),
     "note": (lambda e: setattr(e.note, "value", "great light"), 1.0, "user_note", "great light"),
@@ -137,7 +137,10 @@ def test_ten_keystrokes_inside_the_window_make_one_save(
     assert writes.calls == []
     assert editor.counter.value == "10/500"
     clock.advance(0.1)
-    assert writes.calls == [{"expected_updated_at": NEVER_EDITED, "user_note": "ten chars!"}]
+    # the first save creates the row and stores the Complete flag as shown (off)
+    assert writes.calls == [
+        {"expected_updated_at": NEVER_EDITED, "user_note": "ten chars!", "is_complete": False}
+    ]
 
 
 def test_edits_of_both_delays_merge_into_one_save(
@@ -175,15 +178,121 @@ def test_flush_saves_pending_edits_now(
     assert row is not None and row["is_test"] == 1
 
 
-def test_a_tag_picked_in_the_autocomplete_box_is_added(
+def test_enter_adds_the_typed_tag_and_the_autocomplete_offers_it_at_once(
     demo_kit: SessionKit, session_id: str, editor: MetadataEditor, clock: ManualScheduler
 ) -> None:
-    editor.add_tag.value = "new-tag"
+    editor.add_tag.value = "new-tag"  # typed: Python holds the text, nothing is added yet
+    assert editor.tags.value == []
+    editor.key_scope.handle({"action": "tag-enter", "text": "new-tag"})
     assert editor.tags.value == ["new-tag"]
     assert editor.add_tag.value == ""
+    assert "new-tag" in editor.add_tag.options  # before any save
     clock.advance(1)
     assert demo_kit.metadata(session_id)["tags"] == ["new-tag"]
     assert "new-tag" in MetadataEditor(demo_kit, session_id).add_tag.options
+
+
+def test_a_half_typed_tag_is_never_saved_when_the_field_loses_focus(
+    editor: MetadataEditor, clock: ManualScheduler, writes: Writes
+) -> None:
+    editor.add_tag.value = "half-typ"  # what the browser syncs on every keystroke and on blur
+    clock.advance(10)
+    assert writes.calls == []
+    assert editor.tags.value == []
+
+
+def test_escape_cancels_the_typed_tag(
+    editor: MetadataEditor, clock: ManualScheduler, writes: Writes
+) -> None:
+    editor.add_tag.value = "oops"
+    editor.key_scope.handle({"action": "tag-escape"})
+    assert editor.add_tag.value == ""
+    clock.advance(10)
+    assert (editor.tags.value, writes.calls) == ([], [])
+
+
+def test_backspace_in_the_empty_field_and_delete_on_a_tag_remove_tags(
+    demo_kit: SessionKit, session_id: str, clock: ManualScheduler
+) -> None:
+    demo_kit.update_metadata(session_id, tags=["a", "b", "c"])
+    editor = MetadataEditor(demo_kit, session_id, scheduler=clock)
+    editor.add_tag.value = "x"  # text in the field: Backspace edits the text, not the tags
+    editor.key_scope.handle({"action": "tag-backspace"})
+    assert editor.tags.value == ["a", "b", "c"]
+    editor.add_tag.value = ""
+    editor.key_scope.handle({"action": "tag-backspace"})
+    assert editor.tags.value == ["a", "b"]
+    editor.key_scope.handle({"action": "tag-remove", "index": 0})
+    editor.key_scope.handle({"action": "tag-remove", "index": 7})  # gone meanwhile: nothing
+    assert editor.tags.value == ["b"]
+    clock.advance(1)
+    assert demo_kit.metadata(session_id)["tags"] == ["b"]
+
+
+def test_labels_say_what_each_mark_means(editor: MetadataEditor) -> None:
+    assert editor.liked.description == "★ Liked"
+    assert "keeper" in editor.liked.tooltip and "star" in editor.liked.tooltip
+    assert [label for label, _ in editor.rating.options] == ["👍 good", "👎 bad", "no rating"]
+    assert "verdict on the output" in editor.key_scope.groups[".sk-rating"]
+    assert editor.complete.description == "Marked complete"
+    labels = " ".join(
+        child.value for child in editor.children if isinstance(getattr(child, "value", 0), str)
+    )
+    for name in ("Tags", "Flags", "Rating", "Notes"):
+        assert f">{name}" in labels
+    assert editor.key_scope.labels[".sk-note textarea"] == "Notes"
+    assert editor.key_scope.groups[".sk-flags"] == "Flags"
+    assert editor.key_scope.live == ".sk-state"  # the save state is announced
+
+
+def test_complete_is_off_until_marked_and_the_measured_completion_shows_beside_it(
+    demo_kit: SessionKit, clock: ManualScheduler, writes: Writes
+) -> None:
+    rows = demo_kit.sessions(limit=None, complete=False)
+    rows = rows[rows["images_expected"] > 0]
+    low = rows.sort_values("completion_percentage").iloc[0]
+    session_id = str(low["session_id"])
+    assert low["completion_percentage"] < 95 and demo_kit.store.metadata(session_id) is None
+    editor = MetadataEditor(demo_kit, session_id, scheduler=clock)
+    assert editor.complete.value is False  # the stored default (1) is nobody's mark
+    assert f"{low['completion_percentage']:.0f}%" in editor.measured.value
+    editor.liked.value = True
+    clock.advance(0.5)
+    row = stored(demo_kit, session_id)
+    assert row is not None and row["is_complete"] == 0  # stored as shown
+    # a row the WebUI wrote (its default is complete) is somebody's mark: shown as stored
+    other = str(rows.iloc[-1]["session_id"])
+    demo_kit.store.update_metadata(other, str(rows.iloc[-1]["session_path"]), {"is_test": True})
+    assert MetadataEditor(demo_kit, other, scheduler=clock).complete.value is True
+
+
+def test_rapid_clicks_on_a_flag_write_at_most_once_per_debounce(
+    editor: MetadataEditor, clock: ManualScheduler, writes: Writes
+) -> None:
+    for _ in range(5):  # five clicks, 0.1 s apart: on, off, on, off, on
+        editor.liked.value = not editor.liked.value
+        clock.advance(0.1)
+    clock.advance(0.5)
+    assert len(writes.calls) == 1 and writes.calls[0]["is_favorite"] is True
+
+
+def test_a_flag_is_disabled_with_a_busy_mark_while_its_save_is_in_flight(
+    demo_kit: SessionKit, editor: MetadataEditor, clock: ManualScheduler
+) -> None:
+    seen: list[tuple[bool, bool, bool]] = []
+    update = demo_kit.update_metadata
+
+    def watched(session_id: str, **fields: Any) -> dict[str, Any]:
+        busy = "sk-busy" in editor.liked._dom_classes
+        seen.append((editor.liked.disabled, busy, editor.test.disabled))
+        return update(session_id, **fields)
+
+    demo_kit.update_metadata = watched  # type: ignore[method-assign]
+    editor.liked.value = True
+    clock.advance(0.5)
+    assert seen == [(True, True, False)]  # only the flag being saved
+    assert not editor.liked.disabled and "sk-busy" not in editor.liked._dom_classes
+    assert "data-saved-at=" in editor.saved_ago.value  # the browser shows "saved N s ago"
 
 
 def test_an_invalid_tag_is_refused_with_the_reason_and_stays_on_screen(

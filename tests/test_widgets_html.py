@@ -63,13 +63,70 @@ def test_a_hostile_card_is_escaped() -> None:
 
 def test_a_card_with_unknown_counts_and_no_metadata() -> None:
     card = html.card_html({"session_id": "s", "tags": float("nan")}, "")
-    assert "?/? images" in card and "sk-tag" not in card
+    assert '? images · <span class="sk-unknown">expected unknown</span>' in card
+    assert "sk-tag" not in card and "sk-badge" not in card
+
+
+def test_without_an_expected_count_nothing_claims_0_percent() -> None:
+    row = {"session_id": "s", "images_actual": 6, "images_expected": 0}
+    card = html.card_html({**row, "completion_percentage": 0.0}, "")
+    assert "6 images" in card and "expected unknown" in card
+    assert "6/0" not in card and "0%" not in card
+    stats = {**row, "completion_percentage": 0.0, "session_path": "/x"}
+    sections = html.stats_sections(stats)
+    assert "<dt>expected</dt><dd>unknown</dd>" in sections
+    assert "unknown: no expected image count" in sections and "0%" not in sections
+
+
+def test_a_card_shows_date_mode_marks_and_two_tags_plus_n() -> None:
+    row = {
+        "session_id": "s",
+        "images_actual": 3,
+        "images_expected": 4,
+        "completion_percentage": 75.0,
+        "session_created_at": "2026-11-24T13:28:55",
+        "generation_mode": "combinatorial",
+        "is_test": 1,
+        "user_rating": "dislike",
+        "tags": ["a", "b", "c", "d"],
+    }
+    card = html.card_html(row, "")
+    assert "2026-11-24 13:28 · combinatorial" in card
+    assert ">Test</span>" in card and "👎" in card and "★" not in card
+    assert card.count('class="sk-tag"') == 2 and "+2</span>" in card
+    assert "+" not in html.card_html({**row, "tags": ["a", "b"]}, "").split("sk-tag")[-1]
+
+
+def test_the_detail_shows_the_sweep_badge_and_when_things_happened() -> None:
+    stats = {
+        "session_id": "s",
+        "session_path": "/x",
+        "is_seed_sweep": 1,
+        "session_created_at": "2026-11-24T13:28:55",
+        "manifest_generated_at": "2026-11-24T13:40:01",
+        "stats_computed_at": "2026-11-25T08:00:00",
+    }
+    assert "Seed sweep</span>" in html.header_html(stats)
+    assert "Seed sweep" not in html.header_html({**stats, "is_seed_sweep": 0})
+    sections = html.stats_sections(stats)
+    for text in (
+        "<dt>created</dt><dd>2026-11-24 13:28</dd>",
+        "<dt>manifest written</dt><dd>2026-11-24 13:40</dd>",
+        "<dt>stats computed</dt><dd>2026-11-25 08:00</dd>",
+    ):
+        assert text in sections
 
 
 def test_placeholder_section_counts_and_cuts() -> None:
     text = html.placeholders_html({"A": 12, "<B>": 1}, {"A": [f"v{n}" for n in range(10)]})
     assert "{A} (12)" in text and "+2 more" in text and "{&lt;B&gt;} (1)" in text
     assert "none" in html.placeholders_html({}, {})
+
+
+def test_placeholder_values_are_separate_items_because_values_hold_commas() -> None:
+    text = html.placeholders_html({"HAIR": 2}, {"HAIR": ["red hair, braids", "<b>bob</b>"]})
+    assert '<li class="sk-value">red hair, braids</li>' in text
+    assert '<li class="sk-value">&lt;b&gt;bob&lt;/b&gt;</li>' in text
 
 
 @pytest.mark.parametrize(

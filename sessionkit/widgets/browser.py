@@ -4,6 +4,13 @@ Redraws must stay fast (docs/development.md: a page of 48 cards in under 200 ms)
 the browser never rebuilds widgets: it keeps a pool of card widgets, one
 HTML widget and one transparent click target each, and only updates their
 values. Thumbnails are made for the cards shown, nothing else.
+
+Keyboard (through the browser's :class:`~sessionkit.widgets.keys.KeyScope`):
+arrows move a visible focus ring between the cards, Enter opens one, ``l``
+likes (or unlikes) the focused session, Escape closes the detail. No key
+pressed in the browser reaches JupyterLab. On a narrow screen (a phone) the
+detail opens over the list, with its close button on top; on a wide one it
+sits beside the list (the CSS in :mod:`sessionkit.widgets.html`).
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from sessionkit.thumbs import ThumbnailCache, session_images
 from sessionkit.widgets import html
 from sessionkit.widgets.debounce import Scheduler
 from sessionkit.widgets.detail import SessionDetail
+from sessionkit.widgets.keys import KeyScope
 
 PAGE_SIZES = (12, 24, 48, 96)
 CHIPS = (
@@ -29,23 +37,43 @@ CHIPS = (
     ("Complete", "complete"),
     ("Seed sweep", "seed_sweep"),
 )
-DATE_PRESETS = (("All time", -1), ("Today", 0), ("Last 7 days", 6), ("Last 30 days", 29))
-"""Label and how many days before today the range starts (-1: no bound)."""
+CUSTOM_RANGE = -2
+DATE_PRESETS = (
+    ("All time", -1),
+    ("Today", 0),
+    ("Last 7 days", 6),
+    ("Last 30 days", 29),
+    ("From / to…", CUSTOM_RANGE),
+)
+"""Label and how many days before today the range starts (-1: no bound; -2: the pickers)."""
 ALL_MODELS = ""
+SIDE_HINT = "<i>Click a card (or focus it and press Enter) to see its details.</i>"
+NO_SESSIONS = (
+    "No sessions indexed yet. Index a root first: <code>sessionkit index ROOT</code> "
+    "in a terminal, or <code>kit.index()</code> in a notebook."
+)
+NO_MATCH = "No sessions match these filters. Loosen one, or clear them all with “Clear filters”."
 
 
 class _Card:
-    """One pooled card: its HTML and a transparent button covering it for clicks."""
+    """One pooled card: its HTML and a transparent button covering it for clicks.
 
-    def __init__(self, on_click: Callable[[str], object]) -> None:
+    The button is named after the session it opens (screen readers read the
+    name), and the card carries its pool slot as the class ``sk-slot-N``, so
+    a key pressed on it (``l``) can say which session it meant.
+    """
+
+    def __init__(self, slot: int, on_click: Callable[[str], object]) -> None:
         self.session_id: str | None = None
         self.html = w.HTML()
-        self.hit = w.Button(description="open", tooltip="show this session").add_class("sk-hit")
-        self.box = w.Box([self.html, self.hit]).add_class("sk-card")
+        self.hit = w.Button(description="open").add_class("sk-hit")
+        self.box = w.Box([self.html, self.hit]).add_class("sk-card").add_class(f"sk-slot-{slot}")
         self.hit.on_click(lambda _: on_click(self.session_id) if self.session_id else None)
 
     def show(self, row: dict[str, Any], thumbnail_uri: str, selected: bool) -> None:
         self.session_id = str(row["session_id"])
+        self.hit.description = f"Open {self.session_id}"
+        self.hit.tooltip = f"Open {self.session_id} (Enter; l likes it)"
         self.html.value = html.card_html(row, thumbnail_uri)
         self.mark(selected)
         self.box.layout.display = None
@@ -62,12 +90,13 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
     """Filter, page through and open the sessions of a :class:`~sessionkit.SessionKit`.
 
     Controls are public attributes (``chips``, ``model``, ``dates``,
-    ``tag_filter``, ``search``, ``page_size``, ``previous``, ``next``) and
-    every action is a method (``refresh``, ``set_filters``, ``next_page``,
-    ``previous_page``, ``select``). A chip's count is how many sessions the
-    page would hold with that chip on and every other filter as it is: the
-    count of the active chip is the total, and an inactive chip tells what
-    turning it on would leave.
+    ``date_from``, ``date_to``, ``tag_filter``, ``search``, ``clear``,
+    ``page_size``, ``previous``, ``next``) and every action is a method
+    (``refresh``, ``set_filters``, ``clear_filters``, ``next_page``,
+    ``previous_page``, ``select``, ``close_detail``, ``toggle_like``). A
+    chip's count is how many sessions the page would hold with that chip on
+    and every other filter as it is: the count of the active chip is the
+    total, and an inactive chip tells what turning it on would leave.
 
     ``today`` fixes the date presets' reference day (tests, demos);
     ``scheduler`` is handed to the metadata editor.
@@ -108,6 +137,13 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         }
         self.model = w.Dropdown(options=[("All models", ALL_MODELS)], value=ALL_MODELS)
         self.dates = w.Dropdown(options=DATE_PRESETS, value=-1)
+        self.date_from = w.DatePicker(description="From").add_class("sk-date-from")
+        self.date_to = w.DatePicker(description="To").add_class("sk-date-to")
+        self.custom_dates = w.HBox([self.date_from, self.date_to]).add_class("sk-bar")
+        self.custom_dates.layout.display = "none"
+        self.clear = w.Button(description="Clear filters", disabled=True).add_class("sk-clear")
+        self.busy = w.HTML("").add_class("sk-loading")
+        self.message = w.HTML("").add_class("sk-message")
         self.tag_filter = w.TagsInput(value=[], allow_duplicates=False, placeholder="tags")
         self.search = w.Text(placeholder="search name, prompt, note")
         self.describe = w.HTML().add_class("sk-describe")
@@ -126,7 +162,7 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
             options=[(f"{n} per page", n) for n in PAGE_SIZES], value=page_size
         )
         self.side = w.VBox(
-            [w.HTML("<i>Click a card to see its details.</i>")],
+            [w.HTML(SIDE_HINT)],
             layout=w.Layout(flex="1 1 420px", min_width="0"),
         ).add_class("sk-side")
         self.model.add_class("sk-model")
@@ -134,11 +170,37 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         self.tag_filter.add_class("sk-tag-filter")
         self.search.add_class("sk-search")
         self.page_size.add_class("sk-page-size")
-        for widget in (*self.chips.values(), self.model, self.dates, self.tag_filter, self.search):
+        for widget in (
+            *self.chips.values(),
+            self.model,
+            self.dates,
+            self.date_from,
+            self.date_to,
+            self.tag_filter,
+            self.search,
+        ):
             widget.observe(lambda _: self._filters_changed(), "value")
         self.page_size.observe(lambda _: self._filters_changed(), "value")
         self.previous.on_click(lambda _: self.previous_page())
         self.next.on_click(lambda _: self.next_page())
+        self.clear.on_click(lambda _: self.clear_filters())
+        self.key_scope = KeyScope(
+            "sk-browser",
+            {
+                "like": lambda message: self.toggle_like(int(message.get("slot", -1))),
+                "escape": lambda _: self.close_detail(),
+            },
+            keys=("cards", "escape", "overlay"),
+            labels={
+                ".sk-search input": "Search name, prompt and note",
+                ".sk-model select": "Model",
+                ".sk-dates select": "Date range",
+                ".sk-page-size select": "Cards per page",
+                ".sk-tag-filter input": "Filter by tag",
+            },
+            groups={".sk-chips": "Filters", ".sk-cards": "Sessions"},
+            live=".sk-describe",
+        )
 
     def _layout(self) -> list[w.Widget]:
         wrap = w.Layout(flex_flow="row wrap", align_items="center")
@@ -155,10 +217,15 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         ).add_class("sk-main")
         return [
             w.HTML(html.STYLE),
-            w.HBox(list(self.chips.values()), layout=wrap).add_class("sk-bar"),
+            self.key_scope,
+            w.HBox([*self.chips.values(), self.clear], layout=wrap)
+            .add_class("sk-bar")
+            .add_class("sk-chips"),
             w.HBox([self.model, self.dates, self.search], layout=wrap).add_class("sk-bar"),
+            self.custom_dates,
             self.tag_filter,
-            self.describe,
+            w.HBox([self.describe, self.busy], layout=wrap).add_class("sk-bar"),
+            self.message,
             main,
         ]
 
@@ -174,6 +241,11 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
             filters["model"] = self.model.value
         if self.dates.value >= 0:
             filters["from_date"] = self.today() - timedelta(days=self.dates.value)
+        elif self.dates.value == CUSTOM_RANGE:
+            if self.date_from.value is not None:
+                filters["from_date"] = self.date_from.value
+            if self.date_to.value is not None:
+                filters["to_date"] = self.date_to.value
         if self.tag_filter.value:
             filters["tags"] = list(self.tag_filter.value)
         if self.search.value.strip():
@@ -189,14 +261,19 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         seed_sweep: bool | None = None,
         model: str | None = None,
         days: int | None = None,
+        date_from: date | None = None,
+        date_to: date | None = None,
         tags: list[str] | None = None,
         search: str | None = None,
     ) -> None:
         """Set several controls at once and redraw once; ``None`` leaves a control as it is.
 
         ``days`` is a date preset: ``0`` today, ``6`` last 7 days, ``29`` last
-        30 days, ``-1`` all time.
+        30 days, ``-1`` all time. ``date_from`` / ``date_to`` (inclusive days)
+        choose the custom range.
         """
+        if date_from is not None or date_to is not None:
+            days = CUSTOM_RANGE
         flags = {"liked": liked, "test": test, "complete": complete, "seed_sweep": seed_sweep}
         with self._quietly():
             for name, value in flags.items():
@@ -205,6 +282,8 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
             controls: tuple[tuple[w.Widget, Any], ...] = (
                 (self.model, model),
                 (self.dates, days),
+                (self.date_from, date_from),
+                (self.date_to, date_to),
                 (self.tag_filter, tags),
                 (self.search, search),
             )
@@ -222,9 +301,28 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
             self._quiet = False
 
     def _filters_changed(self) -> None:
+        self.custom_dates.layout.display = None if self.dates.value == CUSTOM_RANGE else "none"
         if not self._quiet:
             self.page = 0
             self.refresh()
+
+    def active_filters(self) -> int:
+        """How many filters are on (a date range counts once, however many bounds it has)."""
+        names = set(self.filters())
+        return len(names - {"to_date"}) + ("to_date" in names and "from_date" not in names)
+
+    def clear_filters(self) -> None:
+        """Every filter back to "all" in one redraw (the "Clear filters" button)."""
+        with self._quietly():
+            for chip in self.chips.values():
+                chip.value = False
+            self.model.value = ALL_MODELS
+            self.dates.value = -1
+            self.date_from.value = None
+            self.date_to.value = None
+            self.tag_filter.value = []
+            self.search.value = ""
+        self._filters_changed()
 
     def reload_options(self) -> None:
         """Fill the model dropdown and the tag autocomplete from the data (after an index)."""
@@ -260,6 +358,23 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
     # -- drawing -----------------------------------------------------------
 
     def refresh(self) -> None:
+        """Redraw for the current filters; a failure shows its reason in the browser.
+
+        A busy mark shows while the page loads; an error (a database gone,
+        a filter the query refuses) becomes a message above the cards, with
+        the previous page left as it was.
+        """
+        self.busy.value = '<span class="sk-busy sk-meta">loading</span>'
+        try:
+            self._redraw()
+        except Exception as exc:  # the message is for the user: no traceback in the cell log
+            self.message.value = (
+                f'<div class="sk-error">Could not load the sessions: {html.esc(exc)}</div>'
+            )
+        finally:
+            self.busy.value = ""
+
+    def _redraw(self) -> None:
         """Query the page for the current filters and redraw the cards, counts and pager."""
         filters = self.filters()
         size = self.page_size.value
@@ -274,10 +389,21 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
             self.chips[name].description = f"{label} ({count})"
         self._draw_cards(size)
         self._draw_pager(size)
+        active = self.active_filters()
+        self.clear.description = f"Clear filters ({active})" if active else "Clear filters"
+        self.clear.disabled = not active
+        self.message.value = self._empty_state(filters)
+
+    def _empty_state(self, filters: Filters) -> str:
+        """What to do when the page is empty: index a root, or loosen the filters."""
+        if self.rows:
+            return ""
+        text = NO_MATCH if filters and self.kit.count() else NO_SESSIONS
+        return f'<div class="sk-empty">{text}</div>'
 
     def _draw_cards(self, size: int) -> None:
         while len(self._pool) < size:
-            self._pool.append(_Card(self.select))
+            self._pool.append(_Card(len(self._pool), self.select))
         if len(self.cards.children) != len(self._pool):
             self.cards.children = tuple(card.box for card in self._pool)
         for index, card in enumerate(self._pool):
@@ -301,17 +427,59 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
     def select(self, session_id: str) -> bool:
         """Highlight a session and show its detail; ``False`` if unsaved edits block it."""
         if self.detail is None:
-            self.detail = SessionDetail(
-                self.kit, session_id, thumbs=self.thumbs, scheduler=self.scheduler
-            )
+            try:
+                self.detail = SessionDetail(
+                    self.kit,
+                    session_id,
+                    thumbs=self.thumbs,
+                    scheduler=self.scheduler,
+                    on_close=self.close_detail,
+                )
+            except Exception as exc:  # shown in the browser, as a failed page load is
+                self.message.value = (
+                    f'<div class="sk-error">Could not open {html.esc(session_id)}: '
+                    f"{html.esc(exc)}</div>"
+                )
+                return False
             self.detail.editor.on_saved.append(lambda _: self._metadata_saved())
-            self.side.children = (self.detail,)
+            self.detail.on_refreshed.append(lambda _: self.refresh())
         elif not self.detail.show(session_id):
             return False
+        self.side.children = (self.detail,)
+        self.side.add_class("sk-open")
         self.selected = session_id
-        for card in self._pool:
-            card.mark(card.session_id == session_id)
+        self._mark_selected()
         return True
+
+    def close_detail(self) -> bool:
+        """Deselect the session and put the detail away; ``False`` if an edit could not save."""
+        if self.detail is not None:
+            self.detail.editor.flush()
+            if self.detail.editor.pending:
+                return False
+        self.selected = None
+        self.side.children = (w.HTML(SIDE_HINT),)
+        self.side.remove_class("sk-open")
+        self._mark_selected()
+        return True
+
+    def toggle_like(self, slot: int) -> None:
+        """``l`` on a card: like the session, or unlike it when it is liked."""
+        if not 0 <= slot < len(self._pool) or self._pool[slot].session_id is None:
+            return
+        session_id = str(self._pool[slot].session_id)
+        if self.detail is not None and self.selected == session_id:
+            editor = self.detail.editor  # the open editor saves it, and shows it
+            editor.liked.value = not editor.liked.value
+            editor.flush()
+            return
+        liked = bool(self.kit.metadata(session_id)["is_favorite"])
+        self.kit.update_metadata(session_id, is_favorite=not liked)
+        self.refresh()
+
+    def _mark_selected(self) -> None:
+        for card in self._pool:
+            card.mark(card.session_id is not None and card.session_id == self.selected)
 
     def _metadata_saved(self) -> None:
         """An edit changes stars, tags and counts: redraw the page (same filters, same page)."""

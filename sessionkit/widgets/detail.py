@@ -1,7 +1,13 @@
-"""The detail view of one session: what it was, its images, and its metadata editor."""
+"""The detail view of one session: what it was, its images, and its metadata editor.
+
+The marks (the editor) come right under the name, so that on a phone, where
+the detail opens over the list, they are on the first screen. A close
+button (and Escape) closes the detail when it sits in a browser.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as w
@@ -12,6 +18,7 @@ from sessionkit.thumbs import ThumbnailCache, session_images
 from sessionkit.widgets import html
 from sessionkit.widgets.debounce import Scheduler
 from sessionkit.widgets.editor import MetadataEditor
+from sessionkit.widgets.keys import KeyScope
 
 STRIP_IMAGES = 8
 SHOWN_VALUES = 10
@@ -24,6 +31,11 @@ class SessionDetail(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
     ``more`` expands the placeholder values beyond the first ten, ``refresh``
     recomputes the stats from the folder, and ``editor`` edits the metadata.
     Stats that are partial say where they came from (``header``).
+
+    ``on_close`` (the browser's) shows a close button and makes Escape close
+    the detail; ``on_refreshed`` callbacks hear of each "Refresh stats", so
+    the browser can redraw the session's card with the new counts. A session
+    that cannot be read shows the reason in ``error``, not a traceback.
     """
 
     def __init__(
@@ -33,12 +45,22 @@ class SessionDetail(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         *,
         thumbs: ThumbnailCache | None = None,
         scheduler: Scheduler | None = None,
+        on_close: Callable[[], object] | None = None,
     ) -> None:
         self.kit = kit
         self.thumbs = thumbs or kit.thumbs
         self.session_id = session_id
         self.stats: dict[str, Any] = {}
+        self.on_close = on_close
+        self.on_refreshed: list[Callable[[str], None]] = []
         self.header = w.HTML().add_class("sk-header")
+        self.error = w.HTML().add_class("sk-error")
+        self.close_button = w.Button(
+            description="✕ Close", tooltip="Close the detail (Escape)"
+        ).add_class("sk-close")
+        self.close_button.layout.display = None if on_close else "none"
+        self.close_button.on_click(lambda _: self.close())
+        self.key_scope = KeyScope("sk-detail", {"escape": lambda _: self.close()}, keys=("escape",))
         self.sections = w.HTML().add_class("sk-stats")
         self.placeholders = w.HTML().add_class("sk-placeholders")
         self.more = w.Button(description="show all values").add_class("sk-more")
@@ -52,15 +74,17 @@ class SessionDetail(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         self.editor = MetadataEditor(kit, session_id, scheduler)
         super().__init__(
             [
-                self.header,
+                self.key_scope,
+                w.HBox([self.header, self.close_button]).add_class("sk-header-row"),
+                self.error,
+                w.HTML("<h4>Your marks</h4>"),
+                self.editor,
                 self.refresh_button,
                 self.sections,
                 self.placeholders,
                 self.more,
                 self.prompt,
                 self.strip,
-                w.HTML("<h4>Your marks</h4>"),
-                self.editor,
             ]
         )
         self.add_class("sk-detail")
@@ -68,15 +92,34 @@ class SessionDetail(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
 
     def show(self, session_id: str) -> bool:
         """Show another session; ``False`` (nothing changes) if the editor could not save."""
-        if not self.editor.load(session_id):
+        try:
+            if not self.editor.load(session_id):
+                return False
+            stats = self.kit.stats(session_id)
+        except Exception as exc:  # shown in the widget: a traceback in a cell's log helps nobody
+            self.error.value = f"Could not show {html.esc(session_id)}: {html.esc(exc)}"
             return False
         self.session_id = session_id
-        self._render(self.kit.stats(session_id))
+        self._render(stats)
         return True
 
+    def close(self) -> None:
+        """Save what is pending and hand back to the browser (close button, Escape)."""
+        self.editor.flush()
+        if self.on_close is not None and not self.editor.pending:
+            self.on_close()
+
     def refresh_stats(self) -> None:
-        """Recompute this session from its folder now, then show the result."""
-        self._render(self.kit.refresh(self.session_id))
+        """Recompute this session from its folder now, show the result, tell the browser."""
+        try:
+            stats = self.kit.refresh(self.session_id)
+        except Exception as exc:  # a vanished folder, a locked database: say so in place
+            self.error.value = f"Could not refresh: {html.esc(exc)}"
+            return
+        self._render(stats)
+        self.editor.reload_measured()
+        for callback in self.on_refreshed:
+            callback(self.session_id)
 
     def expand_placeholders(self) -> None:
         """Show every used value of every placeholder (read for this session only)."""
@@ -87,6 +130,7 @@ class SessionDetail(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
 
     def _render(self, stats: dict[str, Any]) -> None:
         self.stats = stats
+        self.error.value = ""
         counts = _counts(stats)
         shown = {
             str(name): [str(value) for value in values]

@@ -8,11 +8,32 @@ later, and edits made in the same window go out in one
 last read or wrote, so an edit made elsewhere in the meantime is reported as
 a conflict instead of being overwritten. Whatever goes wrong, the edit stays
 on screen and in ``pending`` until it is saved, reloaded away or overwritten.
+
+What the marks mean (docs/widgets.md): "★ Liked" (``is_favorite``, the
+WebUI's star) says the session is a keeper, one of your favourites; the
+rating 👍 good / 👎 bad (``user_rating``, the WebUI's thumbs) is your
+verdict on its output. They are independent: a liked session may hold a bad
+batch you keep as a reference.
+
+"Marked complete" is the user's own flag, and the editor shows it on only
+when a metadata row exists and says so: the WebUI's table stores
+``is_complete = 1`` by default, and showing that default would claim a
+session at 21 % is complete. A session nobody has marked shows it off, and
+the first save of marks writes the flag as shown, so what the screen shows
+is what is stored. The measured completion (images found against expected)
+is always shown beside it; that, not the flag, is what the browser's
+Complete filter uses.
+
+Tags are typed in the entry field: Enter adds the typed tag, Escape empties
+the field, Backspace in the empty field removes the last tag, and leaving
+the field adds nothing (a half-typed tag is never saved). The keys reach
+Python through the editor's :class:`~sessionkit.widgets.keys.KeyScope`.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -29,12 +50,22 @@ from sessionkit.store import (
     check_added_tags,
 )
 from sessionkit.widgets.debounce import Handle, Scheduler, default_scheduler
-from sessionkit.widgets.html import esc
+from sessionkit.widgets.html import LIKED_TIP, RATING_TIP, completion_html, esc
+from sessionkit.widgets.keys import KeyScope
 
 TYPED_DELAY_S = 1.0
 CLICKED_DELAY_S = 0.5
-RATINGS = (("👍 like", "like"), ("👎 dislike", "dislike"), ("clear", "none"))
-FLAGS = (("Liked", "is_favorite"), ("Test", "is_test"), ("Complete", "is_complete"))
+RATINGS = (("👍 good", "like"), ("👎 bad", "dislike"), ("no rating", "none"))
+RATING_TIPS = (
+    "Rate the output good (stored as like)",
+    "Rate the output bad (stored as dislike)",
+    "Remove the rating",
+)
+COMPLETE_TIP = (
+    "Your own mark that the session is finished. Off until you (or the WebUI) set it; "
+    "the measured completion is shown beside it"
+)
+TEST_TIP = "A test run: the Test filter finds (or hides) these"
 
 
 class MetadataEditor(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
@@ -65,14 +96,22 @@ class MetadataEditor(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         self._build()
         super().__init__(
             [
+                self.key_scope,
+                _label("Tags"),
                 self.tags,
-                w.HBox([self.add_tag, self.tag_error]),
-                w.HBox([self.liked, self.test, self.complete, self.rating]).add_class("sk-bar"),
+                w.HBox([self.add_tag, self.tag_error]).add_class("sk-bar"),
+                _label("Flags"),
+                w.HBox([self.liked, self.test, self.complete, self.measured])
+                .add_class("sk-bar")
+                .add_class("sk-flags"),
+                _label("Rating (your verdict on the output)"),
+                self.rating,
+                _label("Notes"),
                 self.note,
                 self.counter,
-                w.HBox([self.status, self.retry, self.reload_button, self.overwrite]).add_class(
-                    "sk-bar"
-                ),
+                w.HBox(
+                    [self.status, self.saved_ago, self.retry, self.reload_button, self.overwrite]
+                ).add_class("sk-bar"),
             ]
         )
         self.add_class("sk-editor")
@@ -80,31 +119,55 @@ class MetadataEditor(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
 
     def _build(self) -> None:
         self.tags = w.TagsInput(value=[], allow_duplicates=False).add_class("sk-tags")
+        # continuous: Python always holds the typed text, and only Enter adds it
         self.add_tag = w.Combobox(
-            placeholder="add a tag", ensure_option=False, continuous_update=False
+            placeholder="add a tag, Enter", ensure_option=False, continuous_update=True
         ).add_class("sk-add-tag")
         self.tag_error = w.HTML("").add_class("sk-error")
-        self.liked = w.ToggleButton(description="★ Liked").add_class("sk-liked")
-        self.test = w.ToggleButton(description="Test").add_class("sk-test")
-        self.complete = w.ToggleButton(description="Complete").add_class("sk-complete")
-        self.rating = w.ToggleButtons(options=RATINGS, value="none").add_class("sk-rating")
-        self.note = w.Textarea(placeholder="notes", rows=3).add_class("sk-note")
+        self.liked = w.ToggleButton(description="★ Liked", tooltip=LIKED_TIP).add_class("sk-liked")
+        self.test = w.ToggleButton(description="Test", tooltip=TEST_TIP).add_class("sk-test")
+        self.complete = w.ToggleButton(description="Marked complete", tooltip=COMPLETE_TIP)
+        self.complete.add_class("sk-complete")
+        self.measured = w.HTML().add_class("sk-measured")
+        self.rating = w.ToggleButtons(
+            options=RATINGS, value="none", tooltips=list(RATING_TIPS)
+        ).add_class("sk-rating")
+        self.note = w.Textarea(placeholder="notes", rows=2).add_class("sk-note")
         self.counter = w.Label(f"0/{NOTE_MAX_CHARS}").add_class("sk-counter")
         self.status = w.HTML("idle").add_class("sk-state")
+        self.saved_ago = w.HTML("").add_class("sk-saved-ago")
+        self.key_scope = KeyScope(
+            "sk-editor",
+            {
+                "tag-enter": lambda message: self.enter_tag(str(message.get("text", ""))),
+                "tag-escape": lambda _: self.cancel_tag(),
+                "tag-backspace": lambda _: self.remove_last_tag(),
+                "tag-remove": lambda message: self.remove_tag(int(message.get("index", -1))),
+            },
+            keys=("tag",),
+            labels={
+                ".sk-add-tag input": "Add a tag (Enter adds, Escape cancels)",
+                ".sk-note textarea": "Notes",
+                ".sk-tags": "Tags",
+            },
+            groups={".sk-flags": "Flags", ".sk-rating": f"Rating. {RATING_TIP}"},
+            live=".sk-state",
+        )
         self.retry = _hidden_button("Retry", "sk-retry")
         self.reload_button = _hidden_button("Reload (take theirs)", "sk-reload")
         self.overwrite = _hidden_button("Overwrite", "sk-overwrite")
         self.tags.observe(lambda change: self.edit_tags(change["new"]), "value")
-        self.add_tag.observe(lambda change: self.add(change["new"]), "value")
-        for widget, field in zip((self.liked, self.test, self.complete), FLAGS, strict=True):
-            widget.observe(
-                lambda change, name=field[1]: self.edit_flag(name, change["new"]), "value"
-            )
+        for widget, field in self._flags():
+            widget.observe(lambda change, name=field: self.edit_flag(name, change["new"]), "value")
         self.rating.observe(lambda change: self.edit_rating(change["new"]), "value")
         self.note.observe(lambda change: self.edit_note(change["new"]), "value")
         self.retry.on_click(lambda _: self.save())
         self.reload_button.on_click(lambda _: self.reload())
         self.overwrite.on_click(lambda _: self.save(overwrite=True))
+
+    def _flags(self) -> tuple[tuple[w.ToggleButton, str], ...]:
+        """Each flag's toggle and the metadata field it edits."""
+        return ((self.liked, "is_favorite"), (self.test, "is_test"), (self.complete, "is_complete"))
 
     # -- loading -----------------------------------------------------------
 
@@ -138,6 +201,7 @@ class MetadataEditor(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         self._show(self.session_id, self.kit.metadata(self.session_id))
 
     def _show(self, session_id: str, row: dict[str, Any]) -> None:
+        marked = row["created_at"] is not None  # a row exists: its flag is somebody's mark
         with self._lock:
             self.session_id = session_id
             self.pending.clear()
@@ -146,7 +210,7 @@ class MetadataEditor(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
                 "tags": list(row["tags"]),
                 "is_favorite": bool(row["is_favorite"]),
                 "is_test": bool(row["is_test"]),
-                "is_complete": bool(row["is_complete"]),
+                "is_complete": marked and bool(row["is_complete"]),
                 "user_rating": row["user_rating"],
                 "user_note": row["user_note"] or "",
             }
@@ -159,9 +223,17 @@ class MetadataEditor(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
             self.complete.value = values["is_complete"]
             self.rating.value = values["user_rating"] or "none"
             self.note.value = values["user_note"]
+            self.add_tag.value = ""
         self.tag_error.value = ""
+        self.saved_ago.value = ""
+        self.reload_measured()
         self._count_note(self.note.value)
         self._set_state("idle", "idle")
+
+    def reload_measured(self) -> None:
+        """Show the measured completion beside the flag (again, after a refresh of the stats)."""
+        stats = self.kit.stats(self.session_id)
+        self.measured.value = f'<span class="sk-meta">measured</span> {completion_html(stats)}'
 
     def _known_tags(self) -> list[str]:
         return [str(tag) for tag in self.kit.tags()["tag"]]
@@ -184,14 +256,34 @@ class MetadataEditor(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         self._edit("tags", list(tags), TYPED_DELAY_S)
 
     def add(self, tag: str) -> None:
-        """Append a tag typed or picked in the autocomplete box."""
+        """Append a tag (typed and entered, or picked from the autocomplete list)."""
         tag = tag.strip()
         if self._loading or not tag:
             return
         if tag not in self.tags.value:
             self.tags.value = [*self.tags.value, tag]
+        if tag not in self.add_tag.options:  # offered by the autocomplete at once
+            self.add_tag.options = (*self.add_tag.options, tag)
+
+    def enter_tag(self, text: str) -> None:
+        """Enter in the tag field: add what was typed and empty the field."""
+        self.add(text)
+        self.cancel_tag()
+
+    def cancel_tag(self) -> None:
+        """Escape in the tag field: drop the half-typed tag; nothing is saved."""
         with self._suspended():
             self.add_tag.value = ""
+
+    def remove_last_tag(self) -> None:
+        """Backspace in the empty tag field removes the last tag."""
+        if self.tags.value and not self.add_tag.value:
+            self.tags.value = list(self.tags.value[:-1])
+
+    def remove_tag(self, index: int) -> None:
+        """Delete on a focused tag removes it."""
+        if 0 <= index < len(self.tags.value):
+            self.tags.value = [t for i, t in enumerate(self.tags.value) if i != index]
 
     def edit_flag(self, field: str, value: bool) -> None:
         if not self._loading:
@@ -262,11 +354,16 @@ class MetadataEditor(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
                 expected = None if overwrite else (self.updated_at or NEVER_EDITED)
             if not changes:
                 return
+            if self.updated_at is None:  # the first save creates the row: store the flag as shown
+                changes.setdefault("is_complete", bool(self.complete.value))
             self._set_state("saving", "saving…")
             try:
-                row = self.kit.update_metadata(
-                    self.session_id, expected_updated_at=expected, **_tag_changes(changes, loaded)
-                )
+                with self._busy(changes):
+                    row = self.kit.update_metadata(
+                        self.session_id,
+                        expected_updated_at=expected,
+                        **_tag_changes(changes, loaded),
+                    )
             except MetadataConflict as exc:
                 self._set_state("error", esc(exc), retry=False, conflict=True)
                 return
@@ -276,6 +373,24 @@ class MetadataEditor(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
             self._saved(changes, row)
         for callback in self.on_saved:
             callback(self.session_id)
+
+    @contextmanager
+    def _busy(self, changes: dict[str, Any]) -> Iterator[None]:
+        """Disable (with a busy mark) the flags whose save is in flight."""
+        toggles = [
+            widget
+            for widget, field in (*self._flags(), (self.rating, "user_rating"))
+            if field in changes
+        ]
+        for widget in toggles:
+            widget.disabled = True
+            widget.add_class("sk-busy")
+        try:
+            yield
+        finally:
+            for widget in toggles:
+                widget.disabled = False
+                widget.remove_class("sk-busy")
 
     def _saved(self, changes: dict[str, Any], row: dict[str, Any]) -> None:
         """Forget the edits that went out; keep any made while the save ran."""
@@ -287,6 +402,11 @@ class MetadataEditor(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
                     del self.pending[field]
             more = bool(self.pending)
         self._set_state("saved", "saved")
+        now = time.time()
+        self.saved_ago.value = (
+            f'<span class="sk-meta" data-saved-at="{now:.0f}">'
+            f"saved at {time.strftime('%H:%M:%S', time.localtime(now))}</span>"
+        )
         if more:
             self._handle = self.scheduler.call_later(CLICKED_DELAY_S, self.save)
 
@@ -314,6 +434,10 @@ def _tag_changes(changes: dict[str, Any], loaded: list[str]) -> dict[str, Any]:
     fields["add_tags"] = [tag for tag in tags if tag not in loaded]
     fields["remove_tags"] = [tag for tag in loaded if tag not in tags]
     return fields
+
+
+def _label(text: str) -> w.HTML:
+    return w.HTML(f'<span class="sk-label">{text}</span>').add_class("sk-field-label")
 
 
 def _hidden_button(label: str, css: str) -> w.Button:

@@ -64,8 +64,48 @@ STYLE = """
 .sk-prompt mark { background: #fff3b0; }
 .sk-warning { color: #8a4b00; } .sk-error { color: #c62828; }
 .sk-state-saved { color: #2e7d32; } .sk-state-error { color: #c62828; }
+.sk-values { list-style: none; margin: 0; padding: 0; display: flex; flex-wrap: wrap; gap: 3px; }
+.sk-value { border: 1px solid #cfd8dc; border-radius: 4px; padding: 0 5px; background: #fafafa;
+  overflow-wrap: anywhere; }
+.sk-marks { min-height: 1.4em; }
+.sk-star { color: #f9a825; }
+.sk-test-mark { background: #6a1b9a; color: #fff; border-radius: 4px; padding: 0 4px;
+  font-size: 0.85em; }
+.sk-sweep-badge { background: #00695c; vertical-align: middle; }
+.sk-more-tags { color: #555; font-size: 0.85em; margin-left: 2px; }
+.sk-unknown { color: #555; font-style: italic; }
+.sk-label { font-weight: 600; color: #333; }
+.sk-empty { padding: 16px; color: #555; }
+.sk-busy::after { content: " ⏳"; }
+/* the keyboard focus ring: the card's click target is transparent, so the card shows it */
+.sk-card:has(.sk-hit:focus-visible) { outline: 3px solid #1976d2; outline-offset: 2px; }
+.sk-editor .sk-note textarea { transition: min-height 0.1s; }
+.sk-editor .sk-note textarea:focus { min-height: 7.5em; }
+.sk-header-row { flex-wrap: nowrap !important; align-items: flex-start; gap: 8px; }
+.sk-header-row > .sk-header { flex: 1 1 auto; min-width: 0; }
+.sk-header-row > .sk-close { flex: 0 0 auto; }
+/* tags are typed in the entry field (Enter adds): the list's own input would save on blur */
+.sk-tags .jupyter-widget-taginput, .sk-tags .widget-text { display: none !important; }
+/* the remove mark is a Font Awesome icon, which Voila cannot load offline */
+.sk-tags .jupyter-widget-tag-close.fa::before { content: "\\00d7"; font-family: sans-serif;
+  font-style: normal; }
+.sk-tags .jupyter-widget-tag:focus-visible { outline: 2px solid #1976d2; }
+.sk-field-label { margin-top: 6px; }
+@media (max-width: 600px), (pointer: coarse) {
+  /* touch targets of at least 40 px */
+  .sk-browser .jupyter-button, .sk-detail .jupyter-button, .sk-editor .jupyter-button,
+  .sk-browser select, .sk-browser input, .sk-detail input, .sk-detail select {
+    min-height: 40px; }
+}
 @media (max-width: 600px) {
   .sk-list, .sk-side { flex-basis: 100%; }
+  /* a phone shows the detail where the user is: over the list, with its close button */
+  .sk-side:not(.sk-open) { display: none !important; }
+  .sk-side.sk-open { position: fixed !important; inset: 0; z-index: 1000; overflow-y: auto;
+    background: var(--jp-layout-color0, #fff); padding: 8px; box-sizing: border-box;
+    margin: 0 !important; }
+  /* a flex column of fixed height would squeeze the detail's parts to nothing: scroll instead */
+  .sk-side.sk-open > *, .sk-side.sk-open .sk-detail > * { flex-shrink: 0; }
 }
 </style>
 """
@@ -95,18 +135,63 @@ def tags_html(tags: Iterable[str]) -> str:
     return "".join(f'<span class="sk-tag">{esc(tag)}</span>' for tag in tags)
 
 
+LIKED_TIP = "Liked: a keeper, one of your favourites (the WebUI's star)"
+RATING_TIP = "Rating: your verdict on the output, good or bad (the WebUI's thumbs)"
+CARD_TAGS = 2
+"""Tags a card shows; the rest are counted as "+N"."""
+
+
+def images_html(actual: Any, expected: Any, percent: float | None) -> str:
+    """``6/28 images`` and the coloured badge, or ``6 images · expected unknown``.
+
+    Without an expected count (no manifest, or one that does not say) there
+    is nothing to be complete against: a red "0 %" would claim a failure.
+    """
+    if not _positive(expected):
+        return f'{_int(actual)} images · <span class="sk-unknown">expected unknown</span>'
+    return f"{_int(actual)}/{_int(expected)} images {badge(percent)}"
+
+
+def when(value: Any) -> str | None:
+    """An ISO time as ``2026-11-24 13:28`` (to the minute); ``None`` when unknown."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    text = str(value).replace("T", " ")
+    return text[:16] if len(text) >= 16 else text
+
+
 def card_html(row: Mapping[str, Any], thumbnail_uri: str) -> str:
-    """One session card: thumbnail, name, model, images, badge, marks and tags."""
-    marks = ("★ " if row.get("is_favorite") else "") + (
-        '<span title="seed sweep">⇶ sweep</span> ' if row.get("is_seed_sweep") else ""
+    """One session card: thumbnail, marks, name, date and mode, model, images, first tags."""
+    marks = []
+    if row.get("is_favorite"):
+        marks.append(f'<span class="sk-star" title="{LIKED_TIP}">★</span>')
+    rating = row.get("user_rating")
+    if rating in ("like", "dislike"):
+        thumb = "👍" if rating == "like" else "👎"
+        marks.append(f'<span title="{RATING_TIP}: {rating}">{thumb}</span>')
+    if row.get("is_test"):
+        marks.append('<span class="sk-test-mark" title="marked as a test run">Test</span>')
+    if row.get("is_seed_sweep"):
+        marks.append('<span class="sk-sweep" title="seed sweep">⇶ sweep</span>')
+    tags = as_list(row.get("tags"))
+    more = len(tags) - CARD_TAGS
+    extra = f'<span class="sk-more-tags">+{more}</span>' if more > 0 else ""
+    dated = " · ".join(
+        esc(part)
+        for part in (when(row.get("session_created_at")), row.get("generation_mode"))
+        if part is not None and not (isinstance(part, float) and math.isnan(part))
+    )
+    images = images_html(
+        row.get("images_actual"), row.get("images_expected"), row.get("completion_percentage")
     )
     return (
         f'<img src="{thumbnail_uri}" alt="" loading="lazy">'
-        f'<div class="sk-name">{marks}{esc(row.get("session_id"))}</div>'
+        f'<div class="sk-marks">{" ".join(marks)}</div>'
+        f'<div class="sk-name">{esc(row.get("session_id"))}</div>'
+        f'<div class="sk-meta sk-when">{dated}</div>'
         f'<div class="sk-meta">{esc(row.get("sd_model"))}</div>'
-        f'<div class="sk-meta">{_int(row.get("images_actual"))}/{_int(row.get("images_expected"))}'
-        f" images {badge(row.get('completion_percentage'))}</div>"
-        f"<div>{tags_html(as_list(row.get('tags')))}</div>"
+        f'<div class="sk-meta">{images}</div>'
+        f"<div>{tags_html(tags[:CARD_TAGS])}{extra}</div>"
     )
 
 
@@ -128,14 +213,21 @@ def definition_list(title: str, items: Sequence[tuple[str, Any]]) -> str:
     return f"<h4>{title}</h4><dl>{body}</dl>"
 
 
+def completion_html(stats: Mapping[str, Any]) -> str:
+    """The measured completion badge, or why there is none."""
+    if not _positive(stats.get("images_expected")):
+        return '<span class="sk-unknown">unknown: no expected image count</span>'
+    return badge(stats.get("completion_percentage"))
+
+
 def stats_sections(stats: Mapping[str, Any]) -> str:
-    """The Generation, Images and Parameters sections of the detail view."""
-    percent = stats.get("completion_percentage")
+    """The Generation, Images, Times and Parameters sections of the detail view."""
     size = (
         f"{stats['width']}x{stats['height']}"
         if stats.get("width") and stats.get("height")
         else None
     )
+    expected = stats.get("images_expected") if _positive(stats.get("images_expected")) else None
     generation = definition_list(
         "Generation",
         [
@@ -149,16 +241,24 @@ def stats_sections(stats: Mapping[str, Any]) -> str:
     images = definition_list(
         "Images",
         [
-            ("expected", stats.get("images_expected")),
+            ("expected", "unknown" if expected is None else expected),
             ("actual", stats.get("images_actual")),
-            ("first image", stats.get("first_image_created_at")),
-            ("last image", stats.get("last_image_created_at")),
+        ],
+    ).replace("</dl>", f"<dt>completion</dt><dd>{completion_html(stats)}</dd></dl>")
+    times = definition_list(
+        "Times",
+        [
+            ("created", when(stats.get("session_created_at"))),
+            ("first image", when(stats.get("first_image_created_at"))),
+            ("last image", when(stats.get("last_image_created_at"))),
             (
                 "duration",
                 duration(stats.get("first_image_created_at"), stats.get("last_image_created_at")),
             ),
+            ("manifest written", when(stats.get("manifest_generated_at"))),
+            ("stats computed", when(stats.get("stats_computed_at"))),
         ],
-    ).replace("</dl>", f"<dt>completion</dt><dd>{badge(percent)}</dd></dl>")
+    )
     parameters = definition_list(
         "Parameters",
         [
@@ -168,7 +268,7 @@ def stats_sections(stats: Mapping[str, Any]) -> str:
             ("sampler", stats.get("sampler_name")),
         ],
     )
-    return f'<div class="sk-sections">{generation}{images}{parameters}</div>'
+    return f'<div class="sk-sections">{generation}{images}{times}{parameters}</div>'
 
 
 def provenance(stats: Mapping[str, Any]) -> str:
@@ -187,8 +287,14 @@ def provenance(stats: Mapping[str, Any]) -> str:
 
 
 def header_html(stats: Mapping[str, Any]) -> str:
+    """Name, a "Seed sweep" badge when it is one, the folder, and what is missing."""
+    sweep = (
+        ' <span class="sk-badge sk-sweep-badge" title="one prompt, many seeds">Seed sweep</span>'
+        if stats.get("is_seed_sweep")
+        else ""
+    )
     return (
-        f'<h3 class="sk-name">{esc(stats.get("session_id"))}</h3>'
+        f'<h3 class="sk-name">{esc(stats.get("session_id"))}{sweep}</h3>'
         f'<div class="sk-meta">{esc(stats.get("session_path"))}</div>{provenance(stats)}'
     )
 
@@ -205,16 +311,22 @@ def prompt_html(stats: Mapping[str, Any]) -> str:
 def placeholders_html(
     counts: Mapping[str, int], shown: Mapping[str, Sequence[str]], limit: int = 10
 ) -> str:
-    """Each placeholder with its count and its first ``limit`` values, "+N more" when cut."""
+    """Each placeholder with its count and its first ``limit`` values, "+N more" when cut.
+
+    Each value is its own chip: values often hold commas ("red hair, braids"),
+    so a comma-separated line could not tell where one ends.
+    """
     if not counts:
         return "<h4>Placeholders</h4><div class='sk-meta'>none</div>"
     rows = []
     for name, count in counts.items():
         values = list(shown.get(name, ()))
         more = count - min(len(values), limit)
-        extra = f' <span class="sk-meta">+{more} more</span>' if more > 0 else ""
-        listed = ", ".join(esc(value) for value in values[:limit])
-        rows.append(f"<dt>{{{esc(name)}}} ({count})</dt><dd>{listed}{extra}</dd>")
+        extra = f'<li class="sk-meta">+{more} more</li>' if more > 0 else ""
+        listed = "".join(f'<li class="sk-value">{esc(value)}</li>' for value in values[:limit])
+        rows.append(
+            f'<dt>{{{esc(name)}}} ({count})</dt><dd><ul class="sk-values">{listed}{extra}</ul></dd>'
+        )
     body = "".join(rows)
     return f'<h4>Placeholders ({len(counts)})</h4><div class="sk-sections"><dl>{body}</dl></div>'
 
@@ -244,6 +356,14 @@ def as_list(value: Any) -> list[str]:
     if isinstance(value, str):
         return [value]
     return [str(item) for item in value]
+
+
+def _positive(value: Any) -> bool:
+    """Whether a count is known and above zero (``None``, NaN and 0 are "unknown")."""
+    try:
+        return int(value) > 0
+    except (TypeError, ValueError):
+        return False
 
 
 def _int(value: Any) -> str:
