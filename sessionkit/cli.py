@@ -33,7 +33,7 @@ import sessionkit
 from sessionkit.demo import DemoSummary, write_demo_root
 from sessionkit.errors import SessionKitError
 from sessionkit.kit import DB_ENV, ROOT_ENV, Filters, NotConfigured, SessionKit
-from sessionkit.notebook import DEMO_FOLDER, repository
+from sessionkit.notebook import DEMO_FOLDER, is_demo_root, mark_demo_sessions, repository
 
 CELL_MAX_CHARS = 60
 """Table cells longer than this are cut (with ``…``); csv and json keep everything."""
@@ -43,6 +43,8 @@ APP_NOTEBOOK = "app.ipynb"
 SERVE_HOST = "127.0.0.1"
 SERVE_PORT = 8866
 """Voila's own default port."""
+CULL_AFTER_S = 120
+"""A page's kernel (~170 MB) is stopped once it has had no page for this long and is idle."""
 _CONTROL_CHARS = {
     **{code: f"\\x{code:02x}" for code in (*range(0x20), 0x7F, *range(0x80, 0xA0))},
     ord("\n"): "\\n",
@@ -197,6 +199,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="H",
         help=f"the address to listen on (default: {SERVE_HOST}: this machine only; the app "
         "has no login, so anyone who reaches it can edit your marks)",
+    )
+    serve.add_argument(
+        "--cull-after",
+        type=int,
+        default=CULL_AFTER_S,
+        metavar="S",
+        help="stop a closed page's kernel after S seconds without a page and without work "
+        f"(default: {CULL_AFTER_S}; 0: keep every kernel until the server stops)",
     )
     return parser
 
@@ -561,8 +571,23 @@ def run_serve(args: argparse.Namespace) -> int:
         raise SessionKitError(f"the app notebook is missing: {app}; serve runs from a clone")
     command, env = serve_command(args, os.environ, repository())
     print(f"sessions root: {env[ROOT_ENV]}", file=sys.stderr)
+    prepare_app(env[ROOT_ENV], env.get(DB_ENV))
     print(f"serving the session browser on {serve_url(args.host, args.port)}", flush=True)
     return _run_server(command, env)
+
+
+def prepare_app(root: str, db: str | None) -> None:
+    """Index the root before the first page asks, with a progress bar and counts on stderr.
+
+    A page's kernel then finds the index done (its own scan only confirms
+    that nothing changed) and shows the cards at once, instead of a page
+    that says "Executing" for as long as a first index of a large root
+    takes. A demo root gets its demo marks here too.
+    """
+    with SessionKit(root, db or None, progress=True) as kit:
+        print(kit.index().summary(), file=sys.stderr, flush=True)
+        if is_demo_root(kit):
+            mark_demo_sessions(kit)
 
 
 def serve_command(
@@ -574,6 +599,12 @@ def serve_command(
     shows outputs only (its default ``--strip_sources``), opens no browser,
     and must not wander to another port when ``--port`` is taken: the URL we
     printed would then be wrong, so ``port_retries=0`` makes it fail instead.
+
+    Voila starts a kernel per page and, by default, keeps it until the
+    server stops. Jupyter's culler stops a kernel with no page connected
+    (``cull_connected`` stays off, so an open page keeps its kernel however
+    idle) once it has been idle for ``--cull-after`` seconds, checking a
+    few times in that span.
     """
     env = notebook_env(args, environ, repo)
     command = [
@@ -586,7 +617,18 @@ def serve_command(
         f"--Voila.ip={args.host}",
         "--Voila.port_retries=0",
     ]
+    if args.cull_after > 0:
+        command += [
+            f"--MappingKernelManager.cull_idle_timeout={args.cull_after}",
+            f"--MappingKernelManager.cull_interval={cull_interval(args.cull_after)}",
+            "--MappingKernelManager.cull_connected=False",
+        ]
     return command, env
+
+
+def cull_interval(cull_after: int) -> int:
+    """How often the culler looks: four times per ``cull_after``, at most every 30 s."""
+    return max(1, min(30, cull_after // 4))
 
 
 def serve_url(host: str, port: int) -> str:

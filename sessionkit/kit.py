@@ -12,7 +12,7 @@ import difflib
 import functools
 import hashlib
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack
@@ -36,6 +36,8 @@ from sessionkit.store import (
     IMAGE_METADATA_COLUMNS,
     IMAGE_METADATA_DEFAULTS,
     METADATA_DEFAULTS,
+    NEVER_EDITED,
+    MetadataConflict,
     Store,
     parse_tags,
 )
@@ -294,6 +296,29 @@ class SessionKit:
         # the row as this write left it: re-reading could return another
         # writer's later row, whose updated_at would then hide its edit
         return {**saved, "tags": parse_tags(saved["tags"])}
+
+    def mark_unedited(self, marks: Mapping[str, Mapping[str, Any]]) -> list[str]:
+        """Give each never-edited session its starting marks; return the sessions marked.
+
+        ``marks`` maps session ids to ``update_metadata`` fields (the demo's
+        marks, for instance). A session with metadata of its own is left
+        alone, even when the edit lands while this runs. The mirror is
+        refreshed once at the end rather than after each session, so that a
+        thousand sessions take a second, not twenty.
+        """
+        marked = []
+        for session_id, fields in marks.items():
+            path = self._require_known(session_id)["session_path"]
+            try:
+                self.store.update_metadata(
+                    session_id, path, fields, expected_updated_at=NEVER_EDITED
+                )
+            except MetadataConflict:
+                continue
+            marked.append(session_id)
+        if marked:
+            self.mirror.reload()
+        return marked
 
     # -- many sessions -----------------------------------------------------
 

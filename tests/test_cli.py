@@ -32,7 +32,8 @@ from typing import Any, ClassVar
 import pytest
 
 import sessionkit
-from sessionkit import cli, notebook
+from sessionkit import SessionKit, cli, notebook
+from sessionkit.demo import write_demo_root
 
 REPO = Path(__file__).resolve().parent.parent
 PORTRAIT = "20251107_120000-Portrait Study"
@@ -1282,8 +1283,27 @@ def test_serve_command_runs_voila_on_the_app_notebook(root: Path, tmp_path: Path
         "--port=8866",
         "--Voila.ip=127.0.0.1",
         "--Voila.port_retries=0",
+        "--MappingKernelManager.cull_idle_timeout=120",
+        "--MappingKernelManager.cull_interval=30",
+        "--MappingKernelManager.cull_connected=False",
     ]
     assert env == {"SESSIONKIT_ROOT": str(root)}
+
+
+@pytest.mark.parametrize(
+    ("argv", "flags"),
+    [
+        (("--cull-after", "8"), ["cull_idle_timeout=8", "cull_interval=2", "cull_connected=False"]),
+        (("--cull-after", "2"), ["cull_idle_timeout=2", "cull_interval=1", "cull_connected=False"]),
+        (("--cull-after", "0"), []),
+    ],
+)
+def test_serve_culls_kernels_without_a_page(
+    argv: tuple[str, ...], flags: list[str], root: Path, tmp_path: Path
+) -> None:
+    """Voila keeps a kernel per page until it stops unless Jupyter's culler is set up."""
+    command, _ = cli.serve_command(serve_args(*argv), {"SESSIONKIT_ROOT": str(root)}, tmp_path)
+    assert [a.removeprefix("--MappingKernelManager.") for a in command if "Kernel" in a] == flags
 
 
 def test_serve_command_takes_root_db_port_and_host(root: Path, tmp_path: Path) -> None:
@@ -1295,7 +1315,7 @@ def test_serve_command_takes_root_db_port_and_host(root: Path, tmp_path: Path) -
         {"SESSIONKIT_ROOT": "/elsewhere", "SESSIONKIT_DB": "/elsewhere.db", "HOME": "/h"},
         tmp_path / "repo",
     )
-    assert command[-3:] == ["--port=9001", "--Voila.ip=0.0.0.0", "--Voila.port_retries=0"]
+    assert command[-6:-3] == ["--port=9001", "--Voila.ip=0.0.0.0", "--Voila.port_retries=0"]
     assert env == {
         "SESSIONKIT_ROOT": str(root),
         "SESSIONKIT_DB": str(tmp_path / "app.db"),
@@ -1326,12 +1346,44 @@ def test_serve_prints_the_url_and_returns_voila_exit_code(
     root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setattr(subprocess, "Popen", FakeServer)
-    assert run(capsys, "serve", "--root", str(root), "--port", "8870") == (
-        3,
-        "serving the session browser on http://127.0.0.1:8870/\n",
-        f"sessions root: {root}\n",
-    )
+    code, out, err = run(capsys, "serve", "--root", str(root), "--port", "8870")
+    assert (code, out) == (3, "serving the session browser on http://127.0.0.1:8870/\n")
+    assert err.startswith(f"sessions root: {root}\n")
     assert FakeServer.started[-1][2:4] == ["voila", str(REPO / "notebooks" / "app.ipynb")]
+
+
+def test_serve_indexes_with_progress_before_voila_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The first index runs in the terminal with a bar and counts, not in a page that waits."""
+    demo = write_demo_root(tmp_path / "demo", sessions=12).root
+    db = tmp_path / "app.db"
+    counted: list[tuple[int, int]] = []
+
+    class CountingServer(FakeServer):
+        def __init__(self, command: list[str], env: dict[str, str]) -> None:
+            super().__init__(command, env)
+            with SessionKit(db=db, progress=False) as kit:
+                counted.append((kit.count(), kit.count(liked=True)))
+
+    monkeypatch.setattr(subprocess, "Popen", CountingServer)
+    code, _, err = run(capsys, "serve", "--root", str(demo), "--db", str(db))
+    assert code == 3
+    [(sessions, liked)] = counted
+    assert sessions > 0 and liked > 0  # indexed, and the demo marked, before Voila started
+    assert re.search(r"indexing: +100%.*\b(\d+)/\1\b", err)  # the bar with its counts
+    assert f"scanned {len(list(demo.glob('2*')))}" in err
+
+
+def test_serve_on_a_missing_root_fails_before_voila(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(subprocess, "Popen", FakeServer)
+    started = len(FakeServer.started)
+    code, out, err = run(capsys, "serve", "--root", str(tmp_path / "nowhere"))
+    assert (code, out) == (1, "")
+    assert err.endswith(f"Error: sessions root {tmp_path / 'nowhere'} is not a folder\n")
+    assert len(FakeServer.started) == started
 
 
 def test_serve_without_voila_says_how_to_get_it(

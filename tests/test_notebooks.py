@@ -30,7 +30,7 @@ from nbclient.exceptions import CellExecutionError
 from sessionkit import SessionKit
 from sessionkit.demo import write_demo_root
 from sessionkit.kit import DB_ENV, ROOT_ENV
-from sessionkit.notebook import Sentence, is_demo_root, table
+from sessionkit.notebook import Sentence, is_demo_root, mark_demo_sessions, table
 
 HERE = Path(__file__).resolve().parent
 NOTEBOOKS = sorted((HERE.parent / "notebooks").glob("*.ipynb"))
@@ -191,3 +191,19 @@ def test_an_empty_table_is_a_sentence() -> None:
     sentence = table(rows.iloc[0:0], "tags")
     assert sentence == "No tags on this root yet."
     assert isinstance(sentence, Sentence) and sentence._repr_markdown_() == f"*{sentence}*"
+
+
+def test_demo_marks_go_to_unedited_sessions_once(tmp_path: Path) -> None:
+    """Marks are written once per database, and a user's own edit is never replaced."""
+    demo = write_demo_root(tmp_path / "demo", sessions=12).root
+    with SessionKit(demo, tmp_path / "s.db", progress=False) as kit:
+        kit.index()
+        ids = list(kit.sessions(limit=None)["session_id"])
+        mine = ids[0]
+        kit.update_metadata(mine, user_note="my own note", is_favorite=False)
+        assert mark_demo_sessions(kit) == len(ids) - 1
+        assert kit.metadata(mine)["user_note"] == "my own note"
+        assert kit.count(liked=True) > 0  # the mirror shows the marks without a reload
+        assert mark_demo_sessions(kit) == 0
+        assert kit.mark_unedited({mine: {"user_note": "demo"}}) == []
+        assert kit.metadata(mine)["user_note"] == "my own note"
