@@ -1,0 +1,78 @@
+"""``sessionkit serve`` as a server: the index before the first page, and kernels of closed pages.
+
+Voila starts a kernel (~170 MB) for every page it serves; without the culler
+each stays until the server stops. Here a page is opened in Chromium, left
+idle longer than ``--cull-after`` (its kernel must stay: the page is open),
+then closed (its kernel must go).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from sessionkit.demo import write_demo_root
+from tests_e2e.conftest import Server, free_port, jupyter_env, listening
+
+CULL_AFTER_S = 3
+CULLED_WITHIN_S = 30.0
+"""The culler looks every second here; the rest is room for a loaded machine."""
+
+
+def kernels(server: int) -> list[int]:
+    """Process ids of the kernels started under ``server`` (each in a process group of its own)."""
+    parents, commands = {}, {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            commands[int(entry.name)] = (entry / "cmdline").read_bytes()
+        except OSError:  # the process ended while we looked
+            continue
+        parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])  # after the name: ppid
+    found = []
+    for pid, command in commands.items():
+        ancestor = parents.get(pid)
+        while ancestor not in (None, 0, 1, server):
+            ancestor = parents.get(ancestor)
+        if ancestor == server and b"ipykernel" in command:
+            found.append(pid)
+    return found
+
+
+def test_a_closed_pages_kernel_is_stopped(browser: Browser, tmp_path: Path) -> None:
+    root = write_demo_root(tmp_path / "root", sessions=12).root
+    port = free_port()
+    command = [
+        *(sys.executable, "-m", "sessionkit", "serve", "--root", str(root)),
+        *("--db", str(tmp_path / "sessions.db"), "--port", str(port)),
+        *("--cull-after", str(CULL_AFTER_S)),
+    ]
+    server = Server(command, jupyter_env(tmp_path / "jupyter"), tmp_path / "voila.log")
+    try:
+        server.wait_until(listening(port), "sessionkit serve")
+        log = server.output()
+        assert "indexing: 100%" in log and "scanned 12" in log  # before Voila listened
+        assert kernels(server.process.pid) == []
+
+        page = browser.new_page()
+        page.goto(f"http://127.0.0.1:{port}/")
+        expect(page.locator(".sk-card").first).to_be_visible(timeout=60_000)
+        [kernel] = kernels(server.process.pid)
+        time.sleep(CULL_AFTER_S + 2)  # idle for longer than --cull-after, with the page open
+        assert kernels(server.process.pid) == [kernel]
+
+        page.close()
+        deadline = time.monotonic() + CULLED_WITHIN_S
+        while kernels(server.process.pid) and time.monotonic() < deadline:
+            time.sleep(0.5)  # the culler runs on its own clock: nothing to wait on
+        if kernels(server.process.pid):
+            pytest.fail(f"the kernel of the closed page still runs:\n{server.output()}")
+        assert server.process.poll() is None
+    finally:
+        server.stop()
