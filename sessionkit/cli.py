@@ -159,6 +159,55 @@ def build_parser() -> argparse.ArgumentParser:
     note.add_argument("--note", metavar="TEXT", help="replace the note (at most 500 characters)")
     note.add_argument("--clear-note", action="store_true", help="remove the note")
 
+    images = _command(commands, "images", run_images, "list a session's images and their marks")
+    images.add_argument("session", metavar="SESSION", help="the session id (its folder name)")
+    _add_db(images)
+    images.add_argument(
+        "--rating", choices=("like", "dislike", "none"), help="the image's rating (none: unrated)"
+    )
+    images.add_argument("--stars", type=int, metavar="N", help="N stars or more (1 to 5)")
+    images.add_argument(
+        "--tag", dest="tags", action="append", metavar="TAG", help="carries TAG (repeatable: all)"
+    )
+    _add_format(images)
+
+    rate = _command(commands, "rate", run_rate, "mark one image: rating, stars, tags, note")
+    rate.add_argument("session", metavar="SESSION", help="the session id (its folder name)")
+    rate.add_argument("file", metavar="FILE", help="the image's file name in the session folder")
+    _add_db(rate)
+    verdict = rate.add_mutually_exclusive_group()
+    verdict.add_argument(
+        "--like", dest="rating", action="store_const", const="like", help="rate it like"
+    )
+    verdict.add_argument(
+        "--dislike", dest="rating", action="store_const", const="dislike", help="rate it dislike"
+    )
+    verdict.add_argument(
+        "--clear", dest="rating", action="store_const", const=CLEAR, help="remove the rating"
+    )
+    stars = rate.add_mutually_exclusive_group()
+    stars.add_argument("--stars", type=int, metavar="N", help="give it N stars (1 to 5)")
+    stars.add_argument(
+        "--clear-stars", dest="stars", action="store_const", const=CLEAR, help="remove the stars"
+    )
+    rate.add_argument(
+        "--add-tag", action="append", default=[], metavar="TAG", help="add TAG (repeatable)"
+    )
+    rate.add_argument(
+        "--remove-tag",
+        action="append",
+        default=[],
+        metavar="TAG",
+        help="remove TAG (repeatable; any case; a tag the image lacks is ignored)",
+    )
+    image_note = rate.add_mutually_exclusive_group()
+    image_note.add_argument(
+        "--note", metavar="TEXT", help="replace the note (at most 500 characters)"
+    )
+    image_note.add_argument(
+        "--clear-note", dest="note", action="store_const", const=CLEAR, help="remove the note"
+    )
+
     sql = _command(commands, "sql", run_sql, "run read-only SQL on the DuckDB mirror")
     sql.add_argument(
         "query", metavar="SQL", help='e.g. "SELECT sd_model, count(*) FROM sessions GROUP BY 1"'
@@ -469,6 +518,97 @@ def run_mark(args: argparse.Namespace) -> int:
 
 def _yes_no(flag: object) -> str:
     return "yes" if flag else "no"
+
+
+def run_images(args: argparse.Namespace) -> int:
+    """One session's images with their marks; the last line says how many and which."""
+    with open_kit(args) as kit:
+        frame = kit.images(args.session, rating=args.rating, stars=args.stars, tags=args.tags)
+    if args.format != "table":
+        print(render(frame, args.format))
+        return 0
+    if len(frame):
+        print(image_table(frame))
+    print(_image_summary(len(frame), args))
+    return 0
+
+
+def image_table(frame: pd.DataFrame) -> str:
+    """The ``images`` table: file, seed, marks, then the values it applied."""
+    rows = [
+        [
+            escape(str(row["filename"])) + ("" if row["on_disk"] else " (no file)"),
+            cell_text(row["seed"]),
+            cell_text(row["rating"]),
+            cell_text(row["stars"]),
+            shorten(", ".join(row["image_tags"])),
+            shorten(_applied(row["applied_variations"])),
+        ]
+        for row in frame.to_dict("records")
+    ]
+    headers = ["filename", "seed", "rating", "stars", "tags", "values"]
+    return table(headers, rows, right={1, 3})
+
+
+def _applied(text: Any) -> str:
+    """``applied_variations`` (JSON text) as ``placeholder=value; ...``."""
+    if not isinstance(text, str):
+        return ""
+    try:
+        values = json.loads(text)
+    except ValueError:
+        return text
+    if not isinstance(values, dict):
+        return text
+    return "; ".join(f"{key}={cell_text(value)}" for key, value in values.items())
+
+
+def _image_summary(count: int, args: argparse.Namespace) -> str:
+    words = []
+    if args.rating is not None:
+        words.append("not rated" if args.rating == "none" else f"rated {args.rating}")
+    if args.stars is not None:
+        words.append(f"{args.stars}+ stars")
+    if args.tags:
+        words.append(f"{'tag' if len(args.tags) == 1 else 'tags'} {', '.join(args.tags)}")
+    noun = "image" if count == 1 else "images"
+    where = f" where {' and '.join(words)}" if words else ""
+    return escape(f"{count} {noun}{where}")
+
+
+class _Clear:
+    """The type of :data:`CLEAR`."""
+
+
+CLEAR = _Clear()
+"""What ``--clear``, ``--clear-stars`` and ``--clear-note`` store (no text can equal it)."""
+
+
+def run_rate(args: argparse.Namespace) -> int:
+    """Change only the marks given on one image, then print all of its marks."""
+    marks: dict[str, Any] = {
+        name: None if value is CLEAR else value
+        for name, value in (("rating", args.rating), ("stars", args.stars), ("note", args.note))
+        if value is not None
+    }
+    if not (marks or args.add_tag or args.remove_tag):
+        raise SessionKitError(
+            "nothing to mark: give --like, --dislike, --clear, --stars N, --clear-stars, "
+            "--add-tag, --remove-tag, --note or --clear-note"
+        )
+    with open_kit(args) as kit:
+        saved = kit.update_image_metadata(
+            args.session, args.file, add_tags=args.add_tag, remove_tags=args.remove_tag, **marks
+        )
+    print(escape(f"{args.session}/{args.file}"))
+    for label, value in (
+        ("rating", saved["rating"] or "none"),
+        ("stars", str(saved["stars"] or "none")),
+        ("tags", ", ".join(saved["tags"]) or "(none)"),
+        ("note", saved["note"] or "(none)"),
+    ):
+        print(f"  {label}: {escape(value)}")
+    return 0
 
 
 def run_sql(args: argparse.Namespace) -> int:

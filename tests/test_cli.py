@@ -1408,3 +1408,154 @@ def test_serve_without_the_app_notebook_says_so(
         f"Error: the app notebook is missing: {tmp_path / 'site-packages' / 'notebooks'}"
         "/app.ipynb; serve runs from a clone\n"
     )
+
+
+# -- images and rate -----------------------------------------------------------
+
+IMAGE = "Portrait Study_0001_seed-101.png"
+IMAGES_TABLE = """\
+filename                          seed  rating   stars  tags    values
+--------------------------------  ----  -------  -----  ------  ------------------
+Portrait Study_0000_seed-100.png   100                          EXPRESSION=smiling
+Portrait Study_0001_seed-101.png   101  like         4  keeper  EXPRESSION=neutral
+Portrait Study_0002_seed-102.png   102  dislike                 EXPRESSION=sad
+Portrait Study_0003_seed-103.png   103                          EXPRESSION=angry
+4 images
+"""
+
+
+def test_rate_changes_only_what_it_is_given(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    def rate(*argv: str) -> tuple[int, str, str]:
+        return run(capsys, "rate", PORTRAIT, IMAGE, "--db", db, *argv)
+
+    header = f"{PORTRAIT}/{IMAGE}\n"
+    assert rate("--like", "--stars", "4", "--add-tag", "keeper", "--add-tag", "hands") == (
+        0,
+        header + "  rating: like\n  stars: 4\n  tags: keeper, hands\n  note: (none)\n",
+        "",
+    )
+    assert rate("--note", "clear", "--remove-tag", "HANDS", "--remove-tag", "absent") == (
+        0,
+        header + "  rating: like\n  stars: 4\n  tags: keeper\n  note: clear\n",
+        "",
+    )
+    assert rate("--dislike", "--clear-stars", "--clear-note") == (
+        0,
+        header + "  rating: dislike\n  stars: none\n  tags: keeper\n  note: (none)\n",
+        "",
+    )
+    assert rate("--clear")[1].splitlines()[1] == "  rating: none"
+    con = sqlite3.connect(db)
+    row = con.execute("SELECT rating, stars, tags, note FROM image_metadata").fetchall()
+    con.close()
+    assert row == [(None, None, '["keeper"]', None)]
+
+
+def test_rate_shows_a_note_on_one_line(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "rate", PORTRAIT, IMAGE, "--db", db, "--note", "a\nb \x1b[31m")
+    assert (code, out.splitlines()[-1]) == (0, "  note: a\\nb \\x1b[31m")
+
+
+def test_rate_refusals_write_nothing(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    before = dump(db)
+
+    def refused(*argv: str) -> str:
+        code, out, err = run(capsys, "rate", *argv, "--db", db)
+        assert (code, out) == (1, "")
+        return err
+
+    assert refused(PORTRAIT, IMAGE) == (
+        "Error: nothing to mark: give --like, --dislike, --clear, --stars N, --clear-stars, "
+        "--add-tag, --remove-tag, --note or --clear-note\n"
+    )
+    assert refused(PORTRAIT, "Portrait Study_0001_seed-111.png", "--like") == (
+        f"Error: session '{PORTRAIT}' has no image 'Portrait Study_0001_seed-111.png'; "
+        "did you mean 'Portrait Study_0001_seed-101.png'?\n"
+    )
+    assert refused(PORTRAIT, f"../{SWEEP}/Seed_Sweep_0000_seed-100.png", "--like").startswith(
+        f"Error: session '{PORTRAIT}' has no image '../"
+    )
+    assert refused("nope", IMAGE, "--like") == "Error: unknown session 'nope'\n"
+    assert refused(PORTRAIT, IMAGE, "--stars", "6") == (
+        "Error: stars: must be a whole number from 1 to 5, or None (to clear), not 6\n"
+    )
+    assert refused(PORTRAIT, IMAGE, "--like", "--add-tag", "two words") == (
+        "Error: tags: tag 'two words' may hold only letters, digits, '-' and '_' (no spaces)\n"
+    )
+    assert refused(PORTRAIT, IMAGE, "--note", "x" * 501) == (
+        "Error: note: is 501 characters; the limit is 500\n"
+    )
+    for argv, message in (
+        (("--like", "--dislike"), "argument --dislike: not allowed with argument --like"),
+        (("--stars", "3", "--clear-stars"), "argument --clear-stars: not allowed with argument"),
+        (("--stars", "three"), "argument --stars: invalid int value: 'three'"),
+    ):
+        code, out, err = run(capsys, "rate", PORTRAIT, IMAGE, "--db", db, *argv)
+        assert (code, out) == (2, "") and message in err
+    assert dump(db) == before
+
+
+def test_images_table_and_filters(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "rate", PORTRAIT, IMAGE, "--db", db, "--like", "--stars", "4",
+               "--add-tag", "keeper")[0] == 0  # fmt: skip
+    second = "Portrait Study_0002_seed-102.png"
+    assert run(capsys, "rate", PORTRAIT, second, "--db", db, "--dislike")[0] == 0
+    assert run(capsys, "images", PORTRAIT, "--db", db) == (0, IMAGES_TABLE, "")
+    code, out, _ = run(capsys, "images", PORTRAIT, "--db", db, "--rating", "like")
+    assert (code, out) == (
+        0,
+        "filename                          seed  rating  stars  tags    values\n"
+        "--------------------------------  ----  ------  -----  ------  ------------------\n"
+        "Portrait Study_0001_seed-101.png   101  like        4  keeper  EXPRESSION=neutral\n"
+        "1 image where rated like\n",
+    )
+    code, out, _ = run(capsys, "images", PORTRAIT, "--db", db, "--rating", "none", "--stars", "1")
+    assert (code, out) == (0, "0 images where not rated and 1+ stars\n")
+    code, out, _ = run(capsys, "images", PORTRAIT, "--db", db, "--stars", "3", "--tag", "KEEPER")
+    assert out.splitlines()[2:] == [
+        "Portrait Study_0001_seed-101.png   101  like        4  keeper  EXPRESSION=neutral",
+        "1 image where 3+ stars and tag KEEPER",
+    ]
+
+
+def test_images_marks_a_file_that_is_gone(
+    root: Path, db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(capsys, "rate", PORTRAIT, IMAGE, "--db", db, "--like")[0] == 0
+    (root / PORTRAIT / IMAGE).unlink()
+    assert run(capsys, "index", str(root), "--db", db, "--no-progress")[0] == 0
+    assert run(capsys, "images", PORTRAIT, "--db", db, "--rating", "like")[1].splitlines()[2] == (
+        f"{IMAGE} (no file)   101  like                 EXPRESSION=neutral"
+    )
+
+
+def test_images_csv_and_json_have_full_rows(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "rate", PORTRAIT, IMAGE, "--db", db, "--like", "--add-tag", "a")[0] == 0
+    code, out, _ = run(capsys, "images", PORTRAIT, "--db", db, "--format", "json", "--rating",
+                       "like")  # fmt: skip
+    rows = json.loads(out)
+    assert code == 0 and len(rows) == 1
+    assert {key: rows[0][key] for key in ("filename", "seed", "rating", "stars", "image_tags")} == {
+        "filename": IMAGE,
+        "seed": 101,
+        "rating": "like",
+        "stars": None,
+        "image_tags": ["a"],
+    }
+    assert json.loads(rows[0]["applied_variations"]) == {"EXPRESSION": "neutral"}
+    code, out, _ = run(capsys, "images", PORTRAIT, "--db", db, "--format", "csv")
+    table = list(csv.DictReader(io.StringIO(out)))
+    assert [row["rating"] for row in table] == ["", "like", "", ""]
+    assert table[1]["image_tags"] == '["a"]'
+    assert list(table[0])[-4:] == ["rating", "stars", "image_tags", "image_note"]
+
+
+def test_images_refusals(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "images", "nope", "--db", db) == (1, "", "Error: unknown session 'nope'\n")
+    assert run(capsys, "images", PORTRAIT, "--db", db, "--stars", "0") == (
+        1,
+        "",
+        "Error: stars must be a whole number from 1 to 5, not 0\n",
+    )
+    code, _, err = run(capsys, "images", PORTRAIT, "--db", db, "--rating", "great")
+    assert code == 2 and "invalid choice: 'great'" in err
