@@ -1,8 +1,8 @@
 """Questions about one or two sessions that no image browser answers.
 
 * :func:`missing_combinations`: which planned combinations of a
-  combinatorial session have no image yet (a killed run, a server that
-  failed some images), so the user can re-run exactly those.
+  combinatorial session have no image (a killed run, a server that failed
+  some images), so the user can re-run exactly those.
 * :func:`diff_sessions`: what differs between two sessions: model,
   template, parameters and the placeholder values they used.
 * :func:`image_grid`: a session's images laid out by any two axes (seed or
@@ -14,16 +14,25 @@ Both read the DuckDB mirror; neither writes anything.
 from __future__ import annotations
 
 import itertools
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import orjson
 import pandas as pd
 
 from sessionkit.errors import SessionKitError
+from sessionkit.manifest import MANIFEST, Manifest, as_int, read_manifest
 from sessionkit.mirror import Mirror
 
-MAX_COMBINATIONS = 1_000_000
-"""A plan larger than this is refused rather than enumerated in memory."""
+DEFAULT_WEIGHT = 1
+"""A placeholder's loop weight when its template gives none (``$W``)."""
+MAX_LOOP_ORDERS = 5040
+"""Loop orders tried at most when weights tie (every order of 7 placeholders)."""
+_PLACEHOLDER = re.compile(r"\{(\w+)(?:\[([^\]]*)\])?\}")
+_POSITION = re.compile(r"_(\d{4,})(?:_seed--?\d+)?\.[A-Za-z]+$")
 
 DIFF_FIELDS: tuple[tuple[str, str], ...] = (
     ("model", "sd_model"),
@@ -50,48 +59,167 @@ class NotCombinatorial(SessionKitError):
 
 
 def missing_combinations(mirror: Mirror, session_id: str) -> pd.DataFrame:
-    """The planned combinations with no image on disk, one column per placeholder.
+    """What a combinatorial session planned and has no image for, in plan order.
 
-    The plan is the product of each placeholder's *used* values (the
-    generator's selection for this run), in the manifest's placeholder
-    order; values within a placeholder are sorted. An image counts when its
-    file is on disk and its ``applied_variations`` match the combination.
+    One row per hole in the file numbering (``<name>_<i:04d>[_seed-<n>].png``)
+    below the planned count: ``position``, then the value of each looping
+    placeholder (outer loop first), then ``seed`` when the session swept a
+    ``seed_list``. The plan is the generator's walk (:func:`plan_of`); the
+    images on disk say which positions exist. Combinations the used values
+    allow but the walk never reached (``num_images`` stopped it) are not
+    listed: they were never planned.
     """
-    mode, order = _mode_and_placeholders(mirror, session_id)
-    if mode != "combinatorial":
-        raise NotCombinatorial(
-            f"{session_id} is a {mode or 'unknown-mode'} session; missing combinations "
-            "exist only for combinatorial sessions"
-        )
-    values = _used_values(mirror, session_id, order)
-    names = [name for name in order if values.get(name)]
-    planned = 1
-    for name in names:
-        planned *= len(values[name])
-    if planned > MAX_COMBINATIONS:
-        raise NotCombinatorial(
-            f"{session_id} plans {planned:,} combinations, more than the "
-            f"{MAX_COMBINATIONS:,} this lists"
-        )
-    rendered = _rendered(mirror, session_id, names)
-    missing = [
-        combination
-        for combination in itertools.product(*(values[name] for name in names))
-        if combination not in rendered
-    ]
-    return pd.DataFrame(missing, columns=names)
-
-
-def _mode_and_placeholders(mirror: Mirror, session_id: str) -> tuple[str | None, list[str]]:
-    frame = mirror.query(
-        "SELECT generation_mode, placeholders_json FROM session_stats WHERE session_id = ?",
+    found = mirror.query(
+        "SELECT generation_mode, session_path FROM session_stats WHERE session_id = ?",
         [session_id],
     )
-    if frame.empty:
+    if found.empty:
         raise SessionKitError(f"unknown session {session_id!r}")
-    placeholders = orjson.loads(frame["placeholders_json"].iloc[0] or "{}")
-    mode = frame["generation_mode"].iloc[0]
-    return (mode if isinstance(mode, str) else None), list(placeholders)
+    mode = found["generation_mode"].iloc[0]
+    if mode != "combinatorial":
+        raise NotCombinatorial(
+            f"{session_id} is a {mode if isinstance(mode, str) else 'unknown-mode'} session; "
+            "missing combinations exist only for combinatorial sessions"
+        )
+    manifest = read_manifest(Path(str(found["session_path"].iloc[0])) / MANIFEST)
+    if not isinstance(manifest, Manifest):
+        raise NotCombinatorial(f"{session_id}: its manifest cannot be read ({manifest.reason})")
+    images = mirror.query(
+        "SELECT filename, applied_variations FROM images WHERE session_id = ? AND on_disk",
+        [session_id],
+        details=True,
+    )
+    rendered = {
+        position: _applied(text)
+        for position, text in zip(
+            map(plan_position, images["filename"]), images["applied_variations"], strict=True
+        )
+        if position is not None
+    }
+    plan = plan_of(manifest, rendered)
+    if plan is None:
+        raise NotCombinatorial(
+            f"{session_id}: its images follow no loop order of its placeholders, so the "
+            "plan cannot be told"
+        )
+    holes = [position for position in range(plan.planned) if position not in rendered]
+    names = [name for name, _ in plan.loops]
+    columns = ["position", *names, *(["seed"] if plan.seeds else [])]
+    rows = [
+        [
+            position,
+            *plan.combination(position),
+            *([plan.seed(position)] if plan.seeds else []),
+        ]
+        for position in holes
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The generator's walk through a combinatorial session (docs/data-model.md).
+
+    ``loops`` are the looping placeholders, outer first, each with its used
+    values; the last varies fastest. Each combination is rendered ``repeats``
+    times in a row: once per seed of a ``seed_list`` (``seeds``), else
+    ``batch_count`` times. ``planned`` positions are walked: ``num_images``,
+    or the whole walk when that is shorter or not given.
+    """
+
+    loops: tuple[tuple[str, tuple[str, ...]], ...]
+    seeds: tuple[int, ...]
+    repeats: int
+    planned: int
+
+    def combination(self, position: int) -> tuple[str, ...]:
+        """The values (outer loop first) rendered at plan ``position``."""
+        step = position // self.repeats
+        values: list[str] = []
+        for _, used in reversed(self.loops):
+            step, index = divmod(step, len(used))
+            values.append(used[index])
+        return tuple(reversed(values))
+
+    def seed(self, position: int) -> int | None:
+        return self.seeds[position % len(self.seeds)] if self.seeds else None
+
+    def agrees(self, rendered: dict[int, dict[str, Any]]) -> bool:
+        """Whether every rendered image applied the values this plan puts at its position."""
+        names = [name for name, _ in self.loops]
+        return all(
+            all(
+                applied.get(name) == value
+                for name, value in zip(names, self.combination(p), strict=True)
+            )
+            for p, applied in rendered.items()
+            if applied and p < self.planned
+        )
+
+
+def plan_of(manifest: Manifest, rendered: dict[int, dict[str, Any]]) -> Plan | None:
+    """The plan whose loop order the rendered images follow; ``None`` when none does.
+
+    Loops are ordered by their ``$W`` weight in the template (lower is
+    outer; default 1; weight 0 is a random value per image, not a loop).
+    Ties are tried in the manifest's order first, then in every other order,
+    and a ``batch_count`` with and without its repeats: the images that
+    exist tell (which placeholder changes between consecutive positions).
+    """
+    weights = template_weights(manifest.prompt or "")
+    looping = [
+        (weights.get(name, DEFAULT_WEIGHT), name, tuple(dict.fromkeys(variation.used)))
+        for name, variation in manifest.variations.items()
+        if variation.used and weights.get(name, DEFAULT_WEIGHT) != 0
+    ]
+    looping.sort(key=lambda loop: loop[0])  # stable: ties keep the manifest's order
+    seeds = manifest.seed_list
+    groups = [list(group) for _, group in itertools.groupby(looping, key=lambda loop: loop[0])]
+    orders = itertools.product(*(itertools.permutations(group) for group in groups))
+    for order in itertools.islice(orders, MAX_LOOP_ORDERS):
+        loops = tuple((name, used) for group in order for _, name, used in group)
+        for repeats in dict.fromkeys([len(seeds) or _batch_count(manifest), 1]):
+            total = math.prod(len(used) for _, used in loops) * repeats
+            planned = total if manifest.num_images is None else min(manifest.num_images, total)
+            plan = Plan(loops, seeds, repeats, max(planned, 0))
+            if plan.agrees(rendered):
+                return plan
+    return None
+
+
+def _batch_count(manifest: Manifest) -> int:
+    """How many images each request made (``batch_count`` or A1111's ``n_iter``), at least 1."""
+    params = manifest.api_params
+    count = as_int(params.get("batch_count", params.get("n_iter")))
+    return count if count is not None and count > 1 else 1
+
+
+def template_weights(prompt: str) -> dict[str, int]:
+    """``{placeholder: weight}`` from the ``$W`` options of a template's placeholders.
+
+    ``{HAIR[#0-2;$1]}`` has weight 1, ``{LIGHTING[$0]}`` weight 0; a
+    placeholder without one is absent (the default weight applies).
+    """
+    weights: dict[str, int] = {}
+    for name, options in _PLACEHOLDER.findall(prompt):
+        for option in options.split(";"):
+            option = option.strip()
+            if option.startswith("$") and option[1:].isdigit():
+                weights.setdefault(name, int(option[1:]))
+    return weights
+
+
+def plan_position(filename: str) -> int | None:
+    """The plan position written in an image's file name, or ``None``."""
+    found = _POSITION.search(filename)
+    return int(found.group(1)) if found else None
+
+
+def _applied(text: Any) -> dict[str, Any]:
+    if not isinstance(text, str):
+        return {}
+    value = orjson.loads(text)
+    return value if isinstance(value, dict) else {}
 
 
 def _used_values(mirror: Mirror, session_id: str, order: list[str]) -> dict[str, list[str]]:
@@ -105,20 +233,6 @@ def _used_values(mirror: Mirror, session_id: str, order: list[str]) -> dict[str,
     for placeholder, value in frame.itertuples(index=False):
         values.setdefault(placeholder, []).append(value)
     return values
-
-
-def _rendered(mirror: Mirror, session_id: str, names: list[str]) -> set[tuple[Any, ...]]:
-    frame = mirror.query(
-        "SELECT applied_variations FROM images WHERE session_id = ? AND on_disk "
-        "AND applied_variations IS NOT NULL",
-        [session_id],
-        details=True,
-    )
-    rendered: set[tuple[Any, ...]] = set()
-    for text in frame["applied_variations"]:
-        applied = orjson.loads(text)
-        rendered.add(tuple(applied.get(name) for name in names))
-    return rendered
 
 
 def diff_sessions(mirror: Mirror, a: str, b: str) -> pd.DataFrame:
