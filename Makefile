@@ -2,7 +2,8 @@
 #   make lab    JupyterLab on the notebooks (demo root when SESSIONKIT_ROOT is unset)
 #   make test   lint, type-check, the whole test suite with coverage (the notebooks too),
 #               and the browser tests (installs Debian's chromium when it is missing)
-# Both create .venv and install what they need on first use.
+# Both create .venv and install what they need on first use. While you work,
+#   make check  lint, type-check and the tests not marked slow: under a minute
 
 PYTHON ?= python3.11
 VENV   := .venv
@@ -11,7 +12,7 @@ STAMP  := $(VENV)/.installed
 # The browser tests drive Debian's chromium (Playwright cannot download browsers here).
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: lab test lint typecheck pytest e2e clean
+.PHONY: lab test check lint typecheck pytest e2e clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -50,6 +51,11 @@ $(CHROMIUM):
 	@test -x $@ || { echo "chromium was installed but $@ is still missing" >&2; exit 1; }
 
 test: lint typecheck pytest
+
+# The fast loop while you work (docs/development.md): lint, types, and the unit tests
+# not marked slow (no fuzzing, killed processes, notebooks or browser), no coverage.
+check: lint typecheck
+	$(BIN)/pytest -p no:cov -q -m "not slow" tests
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov demo-root tests_e2e/artifacts

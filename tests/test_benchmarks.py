@@ -14,6 +14,9 @@ from benchmarks import run
 from benchmarks.references import io_floor, naive_index
 from sessionkit import SessionKit
 
+# a whole benchmark run on a small root, about 20 s: make check leaves these out
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory: pytest.TempPathFactory) -> Path:

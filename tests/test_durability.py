@@ -18,12 +18,16 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from builders import manifest, write_session
 from sessionkit import SessionKit
 from sessionkit.demo import write_demo_root
+
+# real processes killed and run side by side: make check leaves these out
+pytestmark = pytest.mark.slow
 
 KILL_TRIALS = 20
 

@@ -45,6 +45,9 @@ from sessionkit.manifest import (
 from sessionkit.mirror import IMAGE_COLUMNS
 from sessionkit.stats import STATS_COLUMNS, SessionFiles, compute_session, is_image_name
 
+# 10,000 generated manifests, about 40 s: make check leaves these out
+pytestmark = pytest.mark.slow
+
 EXAMPLES = int(os.environ.get("SESSIONKIT_FUZZ_EXAMPLES", "3400"))
 FUZZ = settings(
     max_examples=EXAMPLES,

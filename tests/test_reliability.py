@@ -20,6 +20,9 @@ import pytest
 from builders import manifest, write_session
 from sessionkit import SessionKit
 
+# many roots, each indexed, broken and indexed again: make check leaves these out
+pytestmark = pytest.mark.slow
+
 HEALTHY = "20251101_100000-Healthy"
 BROKEN = "20251102_100000-Broken"
 
