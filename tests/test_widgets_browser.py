@@ -24,8 +24,7 @@ HOSTILE = "<img src=x onerror=alert(1)>"
 @pytest.fixture
 def kit(demo_kit: SessionKit) -> SessionKit:
     """The demo kit with the demo's user marks, so every chip has something to count."""
-    for session_id, fields in demo_metadata(demo_kit.sessions(limit=None)["session_id"]).items():
-        demo_kit.update_metadata(session_id, **fields)
+    demo_kit.mark_unedited(demo_metadata(demo_kit.sessions(limit=None)["session_id"]))
     return demo_kit
 
 
