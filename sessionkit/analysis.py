@@ -26,6 +26,7 @@ import pandas as pd
 from sessionkit.errors import SessionKitError
 from sessionkit.manifest import MANIFEST, Manifest, as_int, read_manifest
 from sessionkit.mirror import Mirror
+from sessionkit.names import fs_path
 
 DEFAULT_WEIGHT = 1
 """A placeholder's loop weight when its template gives none (``$W``)."""
@@ -302,7 +303,7 @@ def image_grid(mirror: Mirror, session_id: str, rows: str, columns: str) -> pd.D
         applied = orjson.loads(applied_text) if isinstance(applied_text, str) else {}
         key = (_axis_value(rows, seed, applied), _axis_value(columns, seed, applied))
         if None not in key and key not in cells:
-            cells[key] = [*key, filename, f"{base}/{filename}"]
+            cells[key] = [*key, filename, fs_path(f"{base}/{filename}")]
     return pd.DataFrame(list(cells.values()), columns=GRID_COLUMNS)
 
 

@@ -23,6 +23,7 @@ from sessionkit import analysis, query
 from sessionkit.errors import SessionKitError
 from sessionkit.manifest import MANIFEST, Manifest, read_manifest
 from sessionkit.mirror import Connection, Mirror
+from sessionkit.names import fs_path, to_text
 from sessionkit.query import ImageFilter, SessionFilter
 from sessionkit.scan import (
     DRYRUN_FOLDER,
@@ -131,10 +132,10 @@ class SessionKit:
     def _resolve_root(self, root: str | os.PathLike[str] | None) -> Path | None:
         if root is None:
             stored = self.store.setting("root")
-            return Path(stored) if stored else None
+            return Path(fs_path(stored)) if stored else None
         resolved = Path(root).expanduser().resolve()
-        if self.store.setting("root") != str(resolved):
-            self.store.set_setting("root", str(resolved))
+        if self.store.setting("root") != to_text(str(resolved)):
+            self.store.set_setting("root", to_text(str(resolved)))
         return resolved
 
     @functools.cached_property
@@ -222,7 +223,7 @@ class SessionKit:
         check_session_id(session_id)
         row = self.store.stats(session_id)
         if row is None:
-            if self.root is None or not (self.root / session_id).is_dir():
+            if self.root is None or not self._session_path(session_id).is_dir():
                 raise self._unknown(session_id)
             return self.refresh(session_id)
         return {key: row[key] for key in (*STATS_COLUMNS, "is_dryrun", "missing_since")}
@@ -251,7 +252,7 @@ class SessionKit:
         ``variations`` relation would load every session's rows.
         """
         stored = self._require_known(session_id)
-        manifest = read_manifest(Path(stored["session_path"]) / MANIFEST)
+        manifest = read_manifest(Path(fs_path(stored["session_path"])) / MANIFEST)
         if not isinstance(manifest, Manifest):
             return {}
         return {
@@ -548,7 +549,7 @@ class SessionKit:
         An image is known when its file is in the session's folder, when the
         manifest lists it, or when it has marks (its file may have vanished).
         """
-        folder = Path(self._require_known(session_id)["session_path"])
+        folder = Path(fs_path(self._require_known(session_id)["session_path"]))
         unsure = [name for name in filenames if not _on_disk(folder, name)]
         if not unsure:
             return
@@ -594,9 +595,9 @@ class SessionKit:
         check_session_id(session_id)
         stored = self.store.stats(session_id)
         if stored is not None:
-            return Path(stored["session_path"])
+            return Path(fs_path(stored["session_path"]))
         root = self._require_root()
-        return root / session_id
+        return Path(fs_path(str(Path(to_text(str(root))) / session_id)))
 
     def _require_known(self, session_id: str) -> dict[str, Any]:
         """The stored stats of a known session; :class:`UnknownSession` otherwise."""
@@ -639,7 +640,7 @@ def _on_disk(folder: Path, filename: str) -> bool:
         isinstance(filename, str)
         and is_image_name(filename)
         and not any(char in filename for char in ("/", "\\", "\x00"))
-        and (folder / filename).is_file()
+        and (folder / fs_path(filename)).is_file()
     )
 
 

@@ -53,6 +53,7 @@ import pandas as pd
 
 from sessionkit.errors import SessionKitError
 from sessionkit.manifest import MANIFEST, Details, read_details
+from sessionkit.names import fs_path
 from sessionkit.stats import STATS_COLUMNS
 from sessionkit.store import IMAGE_METADATA_COLUMNS, METADATA_COLUMNS, Store
 
@@ -668,7 +669,7 @@ def _with_tag_list(columns: Sequence[str]) -> str:
 
 
 def _details(session_path: str, *, tolerant: bool = False) -> Details:
-    return read_details(Path(session_path) / MANIFEST, tolerant=tolerant)
+    return read_details(Path(fs_path(session_path)) / MANIFEST, tolerant=tolerant)
 
 
 def _frame(rows: list[tuple[Any, ...]], columns: Sequence[str]) -> pd.DataFrame:

@@ -28,6 +28,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from sessionkit.manifest import MANIFEST
+from sessionkit.names import to_text
 from sessionkit.stats import (
     IMAGE_SUFFIXES,
     STATS_VERSION,
@@ -51,7 +52,10 @@ AHEAD = 4
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
-    """A folder that may be a session: its id (folder name) and where it is."""
+    """A folder that may be a session: its id and its path as the file system has it.
+
+    The id is the folder name, as text that can be stored (:mod:`sessionkit.names`).
+    """
 
     session_id: str
     path: str
@@ -85,13 +89,13 @@ def find_candidates(root: Path, *, dry_runs: bool = False) -> list[Candidate]:
     decided when it is listed, so this costs one directory read.
     """
     found = [
-        Candidate(entry.name, entry.path)
+        Candidate(to_text(entry.name), entry.path)
         for entry in _subfolders(root)
         if entry.name != DRYRUN_FOLDER
     ]
     if dry_runs:
         found += [
-            Candidate(entry.name, entry.path, is_dryrun=True)
+            Candidate(to_text(entry.name), entry.path, is_dryrun=True)
             for entry in _subfolders(root / DRYRUN_FOLDER)
         ]
     return found

@@ -41,6 +41,7 @@ from sessionkit.manifest import (
     as_text,
     read_manifest,
 )
+from sessionkit.names import to_text
 
 STATS_VERSION = 3
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
@@ -74,11 +75,8 @@ class SessionFiles:
 
     def listing(self) -> str:
         """The image files as the JSON text stored in ``sessionkit_files``: ``{"n", "t", "s"}``."""
-        try:
-            return orjson.dumps({"n": self.names, "t": self.mtimes, "s": self.sizes}).decode()
-        except orjson.JSONEncodeError:  # a file name that is not UTF-8 (another tool wrote it)
-            names = [_printable(name) for name in self.names]
-            return orjson.dumps({"n": names, "t": self.mtimes, "s": self.sizes}).decode()
+        names = [to_text(name) for name in self.names]  # a name may not be UTF-8
+        return orjson.dumps({"n": names, "t": self.mtimes, "s": self.sizes}).decode()
 
 
 @dataclass(slots=True)
@@ -147,11 +145,6 @@ class SessionRecord:
         return (SessionRecord, (self.stats, self.signature, self.is_dryrun, self.files))
 
 
-def _printable(name: str) -> str:
-    """A file name as text: bytes that are not UTF-8 (kept as surrogates) become U+FFFD."""
-    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-
-
 def is_image_name(name: str) -> bool:
     """Whether a file is an image by its name; hidden files (macOS ``._x.png``) never are."""
     return name.lower().endswith(IMAGE_SUFFIXES) and not name.startswith(".")
@@ -168,7 +161,7 @@ def compute_session(files: SessionFiles, manifest: ParsedManifest | None = None)
     usable = manifest if isinstance(manifest, Manifest) else None
     stats = SessionStats(
         session_id=files.session_id,
-        session_path=files.path,
+        session_path=to_text(files.path),
         images_actual=len(files.names),
         stats_computed_at=datetime.now().isoformat(timespec="seconds"),
     )

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
+from sessionkit.names import fs_path
 from sessionkit.stats import is_image_name
 
 THUMB_SIDE = 160
@@ -48,7 +49,7 @@ class ThumbnailCache:
         except OSError:
             return None
         text = f"{os.fspath(image)}\0{info.st_mtime_ns}\0{info.st_size}\0{self.side}"
-        return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
+        return hashlib.sha1(os.fsencode(text), usedforsecurity=False).hexdigest()
 
     def path_for(self, key: str) -> Path:
         """Where the thumbnail of ``key`` lives (256 sub-folders keep folders small)."""
@@ -93,7 +94,11 @@ def placeholder(side: int = THUMB_SIDE) -> bytes:
 
 
 def session_images(folder: str | os.PathLike[str], limit: int | None = None) -> list[Path]:
-    """The image files directly in a session folder, sorted by name; ``[]`` if it is gone."""
+    """The image files directly in a session folder, sorted by name; ``[]`` if it is gone.
+
+    ``folder`` may be a ``session_path`` as stored (:mod:`sessionkit.names`).
+    """
+    folder = fs_path(os.fspath(folder))
     try:
         with os.scandir(folder) as entries:
             # plain string work: a Path per file costs milliseconds per page of cards

@@ -19,6 +19,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "sessionkit"
 # Lower numbers are lower layers; a module imports only from layers below its own.
 LAYERS = {
     "errors": 0,
+    "names": 0,
     "manifest": 1,
     "infotext": 1,
     "demo": 1,
