@@ -34,6 +34,7 @@ __all__ = [
     "MAX_IMAGES_PER_SESSION",
     "MAX_SESSIONS",
     "DemoSummary",
+    "demo_image_marks",
     "demo_metadata",
     "write_demo_root",
 ]
@@ -1494,3 +1495,49 @@ def demo_metadata(session_ids: Iterable[str], seed: int = DEMO_SEED) -> dict[str
             fields["is_test"] = True
         marks[session_id] = fields
     return marks
+
+
+_IMAGE_TAGS = ("wallpaper", "hands-ok", "reference", "upscale")
+_RATED_SHARE = 0.55
+_STARRED_SHARE = 0.3
+_TAGGED_SHARE = 0.06
+_APPEAL_SPREAD = 1.8
+"""How far one value's appeal may push an image's chance of a like (a logit)."""
+_LIKE_BIAS = 0.3
+"""A keeper is a little likelier than a reject: people mark what they like."""
+
+
+def demo_image_marks(
+    images: Iterable[tuple[str, str, dict[str, str] | None]], seed: int = DEMO_SEED
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """Per-image marks for a demo root, so "which values do I like?" has an answer.
+
+    ``images`` are ``(session_id, filename, applied values)``. Each
+    placeholder value gets a fixed appeal, so some values are liked far more
+    often than others; about half the images are rated, a third starred
+    (more stars for more appealing values), a few tagged. Pure data: the same
+    image, values and seed always get the same marks, whatever else is
+    passed. The values are valid ``kit.update_image_metadata`` fields.
+    """
+    marks: dict[tuple[str, str], dict[str, Any]] = {}
+    for session_id, filename, applied in images:
+        rng = random.Random(f"{seed}:{session_id}:{filename}")  # noqa: S311 - demo data
+        appeals = [_appeal(seed, name, value) for name, value in (applied or {}).items()]
+        score = _LIKE_BIAS + sum(appeals) / math.sqrt(max(1, len(appeals)))
+        fields: dict[str, Any] = {}
+        if rng.random() < _RATED_SHARE:
+            liked = rng.random() < 1 / (1 + math.exp(-score))
+            fields["rating"] = "like" if liked else "dislike"
+        if rng.random() < _STARRED_SHARE:
+            fields["stars"] = min(5, max(1, round(3 + score + rng.uniform(-1, 1))))
+        if rng.random() < _TAGGED_SHARE:
+            fields["tags"] = [rng.choice(_IMAGE_TAGS)]
+        if fields:
+            marks[(session_id, filename)] = fields
+    return marks
+
+
+def _appeal(seed: int, placeholder: str, value: str) -> float:
+    """A value's fixed pull towards a like (positive) or a dislike (negative)."""
+    rng = random.Random(f"{seed}:{placeholder}={value}")  # noqa: S311 - demo data
+    return rng.uniform(-_APPEAL_SPREAD, _APPEAL_SPREAD)

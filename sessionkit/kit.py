@@ -527,6 +527,26 @@ class SessionKit:
         self.mirror.refresh_image_metadata(session_id, filenames)
         return [_image_row(row) for row in saved]
 
+    def mark_unedited_images(
+        self, marks: Mapping[tuple[str, str], Mapping[str, Any]]
+    ) -> list[tuple[str, str]]:
+        """Give each never-marked image its starting marks; return the images marked.
+
+        ``marks`` maps ``(session_id, filename)`` to ``update_image_metadata``
+        fields (the demo's marks, for instance). Every image is checked first;
+        an image with marks of its own is left alone. One transaction, and
+        one refresh of the mirror at the end.
+        """
+        by_session: dict[str, list[str]] = {}
+        for session_id, filename in marks:
+            by_session.setdefault(session_id, []).append(filename)
+        for session_id, filenames in by_session.items():
+            self._require_images(session_id, filenames)
+        marked = self.store.mark_unedited_images(marks)
+        if marked:
+            self.mirror.reload_image_metadata()
+        return marked
+
     def value_ratings(
         self, session_id: str | None = None, *, by_model: bool = False
     ) -> pd.DataFrame:

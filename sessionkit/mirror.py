@@ -222,8 +222,7 @@ class Mirror:
                 self.con.execute(f"DELETE FROM {table}")
             self._copy_sessions("", [])
             self._replace_metadata(self._store_rows("session_metadata", METADATA_COLUMNS))
-            self.con.execute("DELETE FROM image_metadata")
-            self._insert_image_metadata(self._store.image_metadata_rows())
+            self.reload_image_metadata()
 
     def refresh_sessions(self, session_ids: Iterable[str]) -> None:
         """Bring the mirror up to date after an index that changed ``session_ids``."""
@@ -276,6 +275,12 @@ class Mirror:
                 (session_id,),
             )
             self._insert_metadata(rows)
+
+    def reload_image_metadata(self) -> None:
+        """Copy every image's marks again (after a write to many sessions' images)."""
+        with self._lock:
+            self.con.execute("DELETE FROM image_metadata")
+            self._insert_image_metadata(self._store.image_metadata_rows())
 
     def refresh_image_metadata(self, session_id: str, filenames: Sequence[str]) -> None:
         """Copy the marks of some images of one session after a write (only theirs)."""

@@ -4,8 +4,9 @@ The notebooks' parameters cell sets ``ROOT`` and ``DB`` (empty by default;
 ``sessionkit lab`` fills them from ``SESSIONKIT_ROOT`` / ``SESSIONKIT_DB``).
 :func:`open_kit` turns that into an indexed :class:`~sessionkit.kit.SessionKit`:
 with no root it writes the repository's demo root (once), and on a demo root
-it gives the sessions nobody has marked yet some demo marks, so that liked,
-tags and ratings have something to show. It never overwrites a user's edit.
+it gives the sessions and images nobody has marked yet some demo marks, so
+that liked, tags, ratings and like rates per value have something to show.
+It never overwrites a user's edit.
 
 The notebooks run on any root (the demo, the user's own sessions, an empty
 folder): :func:`is_demo_root` tells their checks whether the demo's marks
@@ -15,11 +16,12 @@ where a result has no rows.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import sessionkit
-from sessionkit.demo import MARKER_NAME, demo_metadata, write_demo_root
+from sessionkit.demo import MARKER_NAME, demo_image_marks, demo_metadata, write_demo_root
 from sessionkit.kit import SessionKit
 
 if TYPE_CHECKING:
@@ -85,4 +87,22 @@ def mark_demo_sessions(kit: SessionKit) -> int:
     listed = kit.sessions(limit=None)
     marks = demo_metadata(listed["session_id"])  # drawn over every id: the same marks each time
     unmarked = listed.loc[listed["metadata_updated_at"].isna(), "session_id"]
-    return len(kit.mark_unedited({session_id: marks[session_id] for session_id in unmarked}))
+    marked = len(kit.mark_unedited({session_id: marks[session_id] for session_id in unmarked}))
+    mark_demo_images(kit)
+    return marked
+
+
+def mark_demo_images(kit: SessionKit) -> int:
+    """Give the demo's images that have no marks yet their demo marks; return how many.
+
+    Each image's marks depend only on it and the values it applied (some
+    values are liked far more than others), so notebook 05's "which values
+    do I like?" has an answer on the demo root.
+    """
+    images = kit.images()
+    images = images[images["on_disk"]]
+    applied = [
+        json.loads(text) if isinstance(text, str) else None for text in images["applied_variations"]
+    ]
+    marks = demo_image_marks(zip(images["session_id"], images["filename"], applied, strict=True))
+    return len(kit.mark_unedited_images(marks))

@@ -724,6 +724,36 @@ class Store:
 
         return self._retry(write) if names else []
 
+    def mark_unedited_images(
+        self, marks: Mapping[tuple[str, str], Mapping[str, Any]]
+    ) -> list[tuple[str, str]]:
+        """Give each image without an ``image_metadata`` row its starting marks, in one
+        transaction; return the images marked. An image with a row is left alone."""
+        rows = []
+        for (session_id, filename), changes in marks.items():
+            values = validate_image_metadata(changes)
+            if "tags" in values:
+                values["tags"] = _tags_json(replace_tags([], values["tags"]))
+            full = {**IMAGE_METADATA_DEFAULTS, **values}
+            rows.append((session_id, filename, *(full[f] for f in IMAGE_METADATA_FIELDS)))
+
+        def write() -> list[tuple[str, str]]:
+            marked = []
+            with self._transaction() as con:
+                stamp = _now()
+                for row in rows:
+                    inserted = con.execute(
+                        f"INSERT INTO image_metadata ({', '.join(IMAGE_METADATA_COLUMNS)}) "
+                        f"VALUES ({', '.join('?' * len(IMAGE_METADATA_COLUMNS))}) "
+                        "ON CONFLICT (session_id, filename) DO NOTHING",
+                        (*row, stamp, stamp),
+                    )
+                    if inserted.rowcount:
+                        marked.append((row[0], row[1]))
+            return marked
+
+        return self._retry(write) if rows else []
+
     def _write_marks(
         self,
         con: sqlite3.Connection,

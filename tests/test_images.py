@@ -28,7 +28,9 @@ from sessionkit import (
     UnknownImage,
     UnknownSession,
 )
-from sessionkit.store import IMAGE_METADATA_COLUMNS, Store
+from sessionkit.demo import demo_image_marks
+from sessionkit.notebook import mark_demo_images, open_kit
+from sessionkit.store import IMAGE_METADATA_COLUMNS, Store, validate_image_metadata
 
 PORTRAIT = "20251107_120000-Portrait"
 OTHER = "20251108_090000-Other"
@@ -478,3 +480,85 @@ def test_seed_ratings(kit: SessionKit) -> None:
     assert list(kit.seed_ratings(PORTRAIT)["seed"]) == list(range(1000, 1006))
     with pytest.raises(UnknownSession):
         kit.seed_ratings("nope")
+
+
+# -- demo marks ------------------------------------------------------------------
+
+
+def test_demo_image_marks_are_pure_and_valid() -> None:
+    images = [
+        (f"s{i % 7}", f"img_{i:04d}.png", {"MOOD": ("calm", "angry", "sad")[i % 3]})
+        for i in range(600)
+    ]
+    marks = demo_image_marks(images)
+    assert marks == demo_image_marks(list(reversed(images)))
+    assert marks != demo_image_marks(images, seed=7)
+    assert demo_image_marks(images[:10]) == {
+        key: value for key, value in marks.items() if key in {(s, f) for s, f, _ in images[:10]}
+    }
+    for fields in marks.values():
+        validate_image_metadata(fields)
+    rated = [m for m in marks.values() if "rating" in m]
+    assert 0.4 < len(rated) / len(images) < 0.7
+    rates = {}
+    for mood in ("calm", "angry", "sad"):
+        ratings = [
+            marks[(s, f)]["rating"]
+            for s, f, applied in images
+            if applied["MOOD"] == mood and "rating" in marks.get((s, f), {})
+        ]
+        rates[mood] = ratings.count("like") / len(ratings)
+    assert max(rates.values()) - min(rates.values()) > 0.2  # some values liked more
+
+
+def test_the_demo_root_gets_image_marks_once_and_keeps_the_users(
+    demo_root: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "sessions.db"
+    with SessionKit(demo_root, db, progress=False) as kit:
+        kit.index()
+        first = kit.images().iloc[0]
+        kit.update_image_metadata(first["session_id"], first["filename"], note="mine")
+        marked = mark_demo_images(kit)
+        assert marked > 50
+        assert kit.image_metadata(first["session_id"], first["filename"])["note"] == "mine"
+        assert mark_demo_images(kit) == 0
+        values = kit.value_ratings()
+        assert values["rated"].sum() > 0 and values["like_rate"].nunique() > 3
+    before = stored_at(db)
+    with open_kit(str(demo_root), str(db)) as kit:
+        assert stored_at(db) == before
+
+
+def test_any_other_root_gets_no_marks(root: Path, tmp_path: Path) -> None:
+    with open_kit(str(root), str(tmp_path / "sessions.db")) as kit:
+        assert stored(kit) == []
+        assert kit.value_ratings()["rated"].sum() == 0
+
+
+def test_marking_unedited_images_checks_every_image_first(kit: SessionKit) -> None:
+    with pytest.raises(UnknownImage):
+        kit.mark_unedited_images(
+            {(PORTRAIT, portrait_image(0)): {"rating": "like"}, (PORTRAIT, "x.png"): {}}
+        )
+    with pytest.raises(InvalidMetadata, match="stars"):
+        kit.mark_unedited_images({(PORTRAIT, portrait_image(0)): {"stars": 7}})
+    assert stored(kit) == []
+    kit.update_image_metadata(PORTRAIT, portrait_image(1), stars=1)
+    marked = kit.mark_unedited_images(
+        {
+            (PORTRAIT, portrait_image(0)): {"rating": "like", "tags": ["demo"]},
+            (PORTRAIT, portrait_image(1)): {"rating": "dislike"},
+        }
+    )
+    assert marked == [(PORTRAIT, portrait_image(0))]
+    assert kit.images(PORTRAIT, rating="like")["image_tags"].tolist()[0].tolist() == ["demo"]
+    assert kit.image_metadata(PORTRAIT, portrait_image(1))["rating"] is None
+
+
+def stored_at(db: Path) -> list[tuple[Any, ...]]:
+    con = sqlite3.connect(db)
+    try:
+        return con.execute("SELECT * FROM image_metadata ORDER BY 1, 2").fetchall()
+    finally:
+        con.close()
