@@ -740,6 +740,11 @@ def serve_command(
     and must not wander to another port when ``--port`` is taken: the URL we
     printed would then be wrong, so ``port_retries=0`` makes it fail instead.
 
+    A page opens on a kernel Voila started and ran the app notebook in
+    ahead of time (``preheat_kernel``, one kept ready): without it, every
+    page waits for Python to start, import and query (seconds), before its
+    first card shows. The notebook rescans when the page opens.
+
     Voila starts a kernel per page and, by default, keeps it until the
     server stops. Jupyter's culler stops a kernel with no page connected
     (``cull_connected`` stays off, so an open page keeps its kernel however
@@ -756,6 +761,7 @@ def serve_command(
         f"--port={args.port}",
         f"--Voila.ip={args.host}",
         "--Voila.port_retries=0",
+        "--preheat_kernel=True",
     ]
     if args.cull_after > 0:
         command += [

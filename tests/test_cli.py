@@ -1283,6 +1283,7 @@ def test_serve_command_runs_voila_on_the_app_notebook(root: Path, tmp_path: Path
         "--port=8866",
         "--Voila.ip=127.0.0.1",
         "--Voila.port_retries=0",
+        "--preheat_kernel=True",
         "--MappingKernelManager.cull_idle_timeout=120",
         "--MappingKernelManager.cull_interval=30",
         "--MappingKernelManager.cull_connected=False",
@@ -1315,7 +1316,7 @@ def test_serve_command_takes_root_db_port_and_host(root: Path, tmp_path: Path) -
         {"SESSIONKIT_ROOT": "/elsewhere", "SESSIONKIT_DB": "/elsewhere.db", "HOME": "/h"},
         tmp_path / "repo",
     )
-    assert command[-6:-3] == ["--port=9001", "--Voila.ip=0.0.0.0", "--Voila.port_retries=0"]
+    assert command[-7:-4] == ["--port=9001", "--Voila.ip=0.0.0.0", "--Voila.port_retries=0"]
     assert env == {
         "SESSIONKIT_ROOT": str(root),
         "SESSIONKIT_DB": str(tmp_path / "app.db"),

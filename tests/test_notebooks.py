@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import nbformat
 import pandas as pd
 import pytest
@@ -97,35 +95,9 @@ def roots(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     }
 
 
-def sql_magic_reaches_the_mirror() -> bool:
-    """Whether a DuckDB cursor of the kit (what jupysql queries through) sees ``sessions``."""
-    with tempfile.TemporaryDirectory() as folder, SessionKit(db=Path(folder) / "s.db") as kit:
-        try:
-            kit.duckdb.cursor().execute("SELECT count(*) FROM sessions")
-        except duckdb.Error:
-            return False
-    return True
-
-
-def expected_to_fail(path: Path) -> pytest.MarkDecorator | None:
-    """Notebook 04's ``%sql`` fails while the mirror's relations are not in the default schema."""
-    if path.name.startswith("04_") and not sql_magic_reaches_the_mirror():
-        return pytest.mark.xfail(
-            raises=CellExecutionError,
-            reason="%sql queries through a cursor, which does not see the mirror's schema yet",
-        )
-    return None
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("root", ROOTS)
-@pytest.mark.parametrize(
-    "path",
-    [
-        pytest.param(path, id=path.name, marks=[mark] if (mark := expected_to_fail(path)) else [])
-        for path in NOTEBOOKS
-    ],
-)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
 def test_notebook_runs_top_to_bottom(
     path: Path,
     root: str,

@@ -1,0 +1,93 @@
+"""The app's first load: ``sessionkit serve`` on an indexed root, timed in Chromium.
+
+Usage: ``python -m benchmarks.first_load [--sessions 1000] [--loads 5] [--base DIR]``.
+
+The demo root of ``--sessions`` sessions is reused from ``benchmarks.run``'s
+folder (``$SESSIONKIT_BENCH_DIR``); the database is a fresh one in a temporary
+folder. ``sessionkit serve`` indexes it before Voila listens ("once indexed"),
+then each load opens a new page and measures the time from navigation to the
+first session card visible: the kernel start, the app notebook's run (imports,
+a rescan that finds nothing new, the first query, the page of thumbnails) and
+the browser's rendering. Every page gets a kernel of its own, so every load
+is a first load for Voila; the first one also makes the thumbnails.
+
+Prints one line per load and a summary against the target (3 s at 1,000
+sessions); exits 1 when the median misses it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from benchmarks.run import DEFAULT_BASE, IMAGES_PER_SESSION, ensure_root
+from tests_e2e.conftest import CHROMIUM, LAUNCH_ARGS, Server, free_port, jupyter_env, listening
+
+FIRST_LOAD_TARGET_S = 3.0
+CARD = ".sk-card"
+"""A session card of the browser: the page is usable once one is visible."""
+PAGE_TIMEOUT_MS = 120_000
+
+
+def time_loads(url: str, loads: int) -> list[float]:
+    """Open ``url`` ``loads`` times in a fresh page each; seconds until a card is visible."""
+    from playwright.sync_api import sync_playwright
+
+    times = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        try:
+            for _ in range(loads):
+                page = browser.new_page(viewport={"width": 1920, "height": 1080})
+                start = time.perf_counter()
+                page.goto(url, timeout=PAGE_TIMEOUT_MS)
+                page.locator(CARD).first.wait_for(state="visible", timeout=PAGE_TIMEOUT_MS)
+                times.append(time.perf_counter() - start)
+                page.close()
+        finally:
+            browser.close()
+    return times
+
+
+def measure(root: Path, loads: int, workdir: Path) -> list[float]:
+    """Start ``sessionkit serve`` on ``root`` with a fresh database and time ``loads`` loads."""
+    port = free_port()
+    command = [
+        *(sys.executable, "-m", "sessionkit", "serve", "--root", str(root)),
+        *("--db", str(workdir / "sessions.db"), "--port", str(port)),
+    ]
+    server = Server(command, jupyter_env(workdir / "jupyter"), workdir / "serve.log")
+    try:
+        server.wait_until(listening(port), "sessionkit serve")
+        return time_loads(f"http://127.0.0.1:{port}/", loads)
+    finally:
+        server.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sessions", type=int, default=1000)
+    parser.add_argument("--loads", type=int, default=5)
+    parser.add_argument("--base", type=Path, default=DEFAULT_BASE)
+    args = parser.parse_args(argv)
+    root = ensure_root(args.base, args.sessions, IMAGES_PER_SESSION)
+    with tempfile.TemporaryDirectory(prefix="sessionkit-first-load-") as workdir:
+        times = measure(root, args.loads, Path(workdir))
+    for number, seconds in enumerate(times, 1):
+        print(f"load {number}: {seconds:.2f} s to the first card")
+    median = statistics.median(times)
+    verdict = "met" if median < FIRST_LOAD_TARGET_S else "MISSED"
+    print(
+        f"first load at {args.sessions:,} sessions: first {times[0]:.2f} s, median {median:.2f} s "
+        f"over {len(times)} loads (target < {FIRST_LOAD_TARGET_S:.0f} s: {verdict})"
+    )
+    return 0 if median < FIRST_LOAD_TARGET_S else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
