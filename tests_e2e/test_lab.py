@@ -71,8 +71,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         server.stop()
 
 
-def test_notebook_1_runs_and_its_browser_filters(page: Page, lab: Lab) -> None:
-    """Run All as a user would (menus), then check the widgets drew and answer a click."""
+def run_all(page: Page, lab: Lab) -> None:
+    """Open notebook 1 and Run All as a user would (menus); wait until the last cell ran."""
     page.goto(lab.url)
     expect(page.locator(".jp-NotebookPanel .jp-Cell").first).to_be_visible(timeout=60_000)
     expect(page.locator(KERNEL_READY)).to_be_visible(timeout=60_000)
@@ -86,6 +86,11 @@ def test_notebook_1_runs_and_its_browser_filters(page: Page, lab: Lab) -> None:
     last = page.locator(".jp-NotebookPanel .jp-CodeCell").last
     expect(last.locator(".jp-InputPrompt")).to_have_text(re.compile(r"\[\d+\]"), timeout=RUN_S)
     expect(page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")).to_be_attached()
+
+
+def test_notebook_1_runs_and_its_browser_filters(page: Page, lab: Lab) -> None:
+    """Run All, then check the widgets drew and answer a click."""
+    run_all(page, lab)
     # an exception or a failed assert cell shows as stderr output with the error's name
     stderr = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
     assert stderr.filter(has_text=re.compile("Error|Traceback")).all_inner_texts() == []
@@ -106,3 +111,61 @@ def test_notebook_1_runs_and_its_browser_filters(page: Page, lab: Lab) -> None:
     seed_sweep.click()
     expect(describe).to_have_text(f"{count[1]} sessions where seed sweep")
     expect(browser.locator(".sk-card:visible")).to_have_count(int(count[1]))
+
+
+CELL_KEYS = ("a", "b", "x", "d", "d", "m", "ArrowUp", "ArrowDown", "Shift+Enter", "z", "c", "v")
+"""Command-mode shortcuts: insert, delete, to markdown, move, run, undo, copy, paste."""
+
+
+def notebook_state(page: Page) -> tuple[int, int, int]:
+    """Cells, markdown cells, and the active cell's position: what a stray shortcut changes."""
+    cells = page.locator(".jp-NotebookPanel .jp-Cell")
+    active: int = page.evaluate(
+        "() => [...document.querySelectorAll('.jp-NotebookPanel .jp-Cell')]"
+        ".findIndex((cell) => cell.classList.contains('jp-mod-active'))"
+    )
+    return cells.count(), page.locator(".jp-NotebookPanel .jp-MarkdownCell").count(), active
+
+
+def press_all(page: Page) -> None:
+    for key in CELL_KEYS:
+        page.keyboard.press(key)
+    page.wait_for_timeout(300)  # a shortcut acts at once; give a stray one time to show
+
+
+def test_keys_in_the_widgets_never_reach_jupyterlab(page: Page, lab: Lab) -> None:
+    """a, b, x, d d, m, arrows, Shift+Enter... on a focused card, detail and editor change no cell.
+
+    The control at the end proves the check can fail: the same key pressed on
+    the notebook itself does insert a cell.
+    """
+    run_all(page, lab)
+    browser = page.locator(".sk-browser")
+    card = browser.locator(".sk-card:visible .sk-hit").first
+    expect(card).to_be_visible()
+    card.focus()  # the notebook makes the widget's cell the active one
+    before = notebook_state(page)
+    press_all(page)
+    assert notebook_state(page) == before
+
+    page.keyboard.press("Enter")  # opens the focused card
+    expect(browser.locator(".sk-detail .sk-header")).to_be_visible()
+
+    browser.locator(".sk-detail .sk-refresh").focus()  # Shift+Enter refreshes: harmless
+    press_all(page)
+    assert notebook_state(page) == before
+
+    browser.locator(".sk-editor .sk-test").focus()
+    for key in ("a", "b", "x", "d", "d", "m", "ArrowUp", "ArrowDown"):
+        page.keyboard.press(key)
+    page.wait_for_timeout(300)
+    assert notebook_state(page) == before
+    page.keyboard.press("Escape")  # closes the detail, and changes no cell either
+    expect(browser.locator(".sk-detail")).to_be_hidden()
+    assert notebook_state(page) == before
+
+    # the control: the notebook in command mode takes the same key
+    page.locator(".jp-NotebookPanel .jp-InputPrompt").first.click()
+    page.keyboard.press("Escape")
+    page.keyboard.press("b")
+    expect(page.locator(".jp-NotebookPanel .jp-Cell")).to_have_count(before[0] + 1)

@@ -8,6 +8,7 @@ is shared, and each test touches its own sessions.
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import sys
@@ -17,7 +18,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Dialog, Page, expect
+from playwright.sync_api import Browser, Dialog, Page, expect
 
 from sessionkit.demo import write_demo_root
 from tests_e2e.conftest import Server, artifact, free_port, jupyter_env, listening
@@ -198,3 +199,138 @@ def test_layout_at_both_extremes(page: Page, app: App, width: int, height: int) 
         assert len(lefts) >= 3, f"no grid at {width} px: {sorted(lefts)}"
         assert detail["x"] >= listing["x"] + listing["width"] - 1, "detail not beside the list"
         assert abs(detail["y"] - listing["y"]) < 5, "detail not level with the list"
+
+
+def stored_marks(db: Path, session_id: str) -> tuple[list[str], int]:
+    """Tags (as a list) and the liked flag of one session, read from SQLite on disk."""
+    with sqlite3.connect(db) as connection:
+        row = connection.execute(
+            "SELECT tags, is_favorite FROM session_metadata WHERE session_id = ?", (session_id,)
+        ).fetchone()
+    return (json.loads(row[0]), int(row[1])) if row else ([], 0)
+
+
+def in_viewport(page: Page, selector: str) -> bool:
+    box = page.locator(selector).bounding_box()
+    size = page.viewport_size
+    assert size is not None
+    if box is None:
+        return False
+    return box["y"] >= 0 and box["y"] + min(box["height"], 40) <= size["height"]
+
+
+def test_on_a_phone_a_tapped_card_opens_its_detail_where_the_user_is(
+    browser: Browser, app: App
+) -> None:
+    """390x844, touch: tap the 10th card, the detail covers the screen, marks near the top."""
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True
+    )
+    page = context.new_page()
+    try:
+        open_app(page, app)
+        card = page.locator(".sk-card:visible").nth(9)
+        name = card.locator(".sk-name").inner_text()
+        card.scroll_into_view_if_needed()
+        card.locator(".sk-hit").tap()
+        expect(page.locator(".sk-detail .sk-header")).to_contain_text(name)
+        expect(page.locator(".sk-detail .sk-close")).to_be_focused()  # where the keyboard is
+        for part in (".sk-detail .sk-header", ".sk-detail .sk-close", ".sk-editor .sk-liked"):
+            assert in_viewport(page, part), f"{part} is not on the screen"
+        page.screenshot(path=artifact("voila-390x844-phone-detail.png"))
+        small = page.evaluate(TOO_SMALL)
+        assert small == [], f"touch targets under 40 px: {small}"
+
+        page.locator(".sk-detail .sk-close").tap()
+        expect(page.locator(".sk-side")).to_be_hidden()
+        assert in_viewport(page, f".sk-card:visible:has-text('{name}')"), "list not where it was"
+        page.screenshot(path=artifact("voila-390x844-phone-list.png"))
+    finally:
+        context.close()
+
+
+TOO_SMALL = """() => [...document.querySelectorAll(
+    '.sk-browser button, .sk-browser select, .sk-browser input:not([type=hidden])')]
+  .filter((el) => el.offsetParent !== null && !el.closest('.sk-card'))
+  .map((el) => [el.className.split(' ').filter((c) => c.startsWith('sk-')).join('.') ||
+                el.tagName, Math.round(el.getBoundingClientRect().height)])
+  .filter(([, height]) => height < 40)"""
+
+
+def test_keyboard_tag_entry(page: Page, app: App) -> None:
+    """Enter adds, Escape cancels, leaving the field adds nothing, Backspace removes the last."""
+    session = "20261010_154757-Scheduler_Example"
+    open_app(page, app)
+    open_session(page, session)
+    field = page.locator(".sk-add-tag input")
+    tags = page.locator(".sk-tags")
+    before, _ = stored_marks(app.db, session)
+    field.click()
+    field.press_sequentially("kb-one")
+    field.press("Enter")
+    expect(tags).to_contain_text("kb-one")
+    expect(field).to_have_value("")
+    field.press_sequentially("kb-two")
+    field.press("Enter")
+    field.press_sequentially("half-typed")
+    field.press("Escape")
+    expect(field).to_have_value("")
+    expect(page.locator(".sk-detail")).to_be_visible()  # Escape cancelled the text only
+    field.press_sequentially("blurred")
+    field.press("Tab")  # leaves the field with a half-typed tag
+    expect(page.locator(".sk-state")).to_have_text("saved", timeout=DEBOUNCE_S * 1000 + 10_000)
+    assert stored_marks(app.db, session)[0] == [*before, "kb-one", "kb-two"]
+    expect(page.locator(".sk-state")).to_have_attribute("role", "status")  # announced
+    expect(page.locator(".sk-editor .sk-saved-ago")).to_have_text(re.compile(r"^\d+ s ago$"))
+
+    field.fill("")
+    field.press("Backspace")  # the empty field: removes the last tag
+    expect(tags).not_to_contain_text("kb-two")
+    page.locator(".sk-add-tag input").blur()
+    expect(page.locator(".sk-state")).to_have_text("saved", timeout=DEBOUNCE_S * 1000 + 10_000)
+    page.wait_for_timeout(200)
+    assert stored_marks(app.db, session)[0] == [*before, "kb-one"]
+
+
+def test_keyboard_use_of_the_cards(page: Page, app: App) -> None:
+    """Arrows move a visible ring, Enter opens, l likes, Escape and the close button close."""
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    open_app(page, app)
+    cards = page.locator(".sk-card:visible")
+    first = cards.first.locator(".sk-hit")
+    name = cards.first.locator(".sk-name").inner_text()
+    expect(page.get_by_role("button", name=f"Open {name}", exact=True)).to_have_count(1)
+    first.focus()
+    page.keyboard.press("ArrowRight")
+    expect(cards.nth(1).locator(".sk-hit")).to_be_focused()
+    tops = [cards.nth(i).bounding_box()["y"] for i in range(8)]  # type: ignore[index]
+    columns = tops.count(tops[0])
+    assert columns >= 3
+    page.keyboard.press("ArrowDown")
+    target = cards.nth(1 + columns)
+    expect(target.locator(".sk-hit")).to_be_focused()
+    ring = target.evaluate("(card) => getComputedStyle(card).outlineStyle")
+    assert ring == "solid", "no visible focus ring on the focused card"
+    session = target.locator(".sk-name").inner_text()
+    page.screenshot(path=artifact("voila-1920x1080-focus.png"))
+
+    page.keyboard.press("Enter")
+    expect(page.locator(".sk-detail .sk-header")).to_contain_text(session)
+    expect(target).to_have_class(re.compile(r"\bsk-selected\b"))
+    liked = stored_marks(app.db, session)[1]
+    target.locator(".sk-hit").focus()
+    page.keyboard.press("l")
+    expect(page.locator(".sk-editor .sk-liked")).to_have_attribute(
+        "aria-pressed", "false" if liked else "true"
+    )
+    expect(page.locator(".sk-state")).to_have_text("saved", timeout=10_000)
+    assert stored_marks(app.db, session)[1] == 1 - liked
+    page.screenshot(path=artifact("voila-1920x1080-detail.png"))
+
+    page.keyboard.press("Escape")
+    expect(page.locator(".sk-detail")).to_be_hidden()
+    expect(target).not_to_have_class(re.compile(r"\bsk-selected\b"))
+    page.keyboard.press("Enter")
+    expect(page.locator(".sk-detail .sk-header")).to_contain_text(session)
+    page.locator(".sk-detail .sk-close").click()
+    expect(page.locator(".sk-detail")).to_be_hidden()

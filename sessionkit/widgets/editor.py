@@ -141,7 +141,7 @@ class MetadataEditor(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
             {
                 "tag-enter": lambda message: self.enter_tag(str(message.get("text", ""))),
                 "tag-escape": lambda _: self.cancel_tag(),
-                "tag-backspace": lambda _: self.remove_last_tag(),
+                "tag-backspace": lambda message: self.backspace_tag(str(message.get("text", ""))),
                 "tag-remove": lambda message: self.remove_tag(int(message.get("index", -1))),
             },
             keys=("tag",),
@@ -275,9 +275,13 @@ class MetadataEditor(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         with self._suspended():
             self.add_tag.value = ""
 
-    def remove_last_tag(self) -> None:
-        """Backspace in the empty tag field removes the last tag."""
-        if self.tags.value and not self.add_tag.value:
+    def backspace_tag(self, text: str) -> None:
+        """Backspace in the tag field: with no text typed (``text``), remove the last tag.
+
+        The text comes with the key: the field's value in Python may lag a
+        keystroke behind the browser.
+        """
+        if self.tags.value and not text:
             self.tags.value = list(self.tags.value[:-1])
 
     def remove_tag(self, index: int) -> None:
@@ -405,7 +409,7 @@ class MetadataEditor(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         now = time.time()
         self.saved_ago.value = (
             f'<span class="sk-meta" data-saved-at="{now:.0f}">'
-            f"saved at {time.strftime('%H:%M:%S', time.localtime(now))}</span>"
+            f"at {time.strftime('%H:%M:%S', time.localtime(now))}</span>"
         )
         if more:
             self._handle = self.scheduler.call_later(CLICKED_DELAY_S, self.save)

@@ -6,10 +6,12 @@ holds one invisible :class:`KeyScope`, a tiny anywidget. Once drawn, it
 finds the screen's root element (its nearest ancestor with the CSS class
 ``scope``) and
 
-* marks the root ``data-lm-suppress-shortcuts``: JupyterLab then ignores
-  every key pressed inside it (``a``, ``b``, ``x``, ``d d``, ``m``, arrows,
-  Shift+Enter would otherwise insert, delete or move cells), while the
-  widget's own handlers still get them;
+* marks the root and every focusable element in it
+  ``data-lm-suppress-shortcuts``: JupyterLab then ignores every key pressed
+  there (``a``, ``b``, ``x``, ``d d``, ``m``, arrows, Shift+Enter would
+  otherwise insert, delete or move cells), while the widget's own handlers
+  still get them. The mark must sit on the focused element itself: the
+  notebook's shortcuts match ``:focus`` before an ancestor's mark is seen;
 * handles the keys the screen asked for (``keys``, the ``handles`` trait) and sends each as a
   message ``{"action": ...}`` to Python, where :meth:`KeyScope.handle`
   calls the screen's method for it:
@@ -23,7 +25,7 @@ finds the screen's root element (its nearest ancestor with the CSS class
     button, and back to the card when it closes;
   - ``"tag"``: in the tag entry field, Enter sends ``tag-enter`` with the
     text, Escape empties the field (``tag-escape``), Backspace in the empty
-    field sends ``tag-backspace``; Delete or Backspace on a focused tag
+    field sends ``tag-backspace`` with the (empty) text; Delete or Backspace on a focused tag
     sends ``tag-remove`` with its index;
 
 * gives what ipywidgets cannot express its accessible name and state:
@@ -75,6 +77,8 @@ function moveFocus(root, card, key) {
 }
 
 const PHONE = "(max-width: 600px)";
+const FOCUSABLE = "button, input, select, textarea, [tabindex], .sk-tags .jupyter-widget-tag";
+const SUPPRESS = "data-lm-suppress-shortcuts";
 
 /* On a phone the open detail covers the screen where the user is. CSS makes it
    position: fixed, but JupyterLab and Voila hold outputs in panels with
@@ -130,6 +134,11 @@ function render({ model, el }) {
 
   const decorate = () => {
     if (!root) return;
+    // JupyterLab's command-mode shortcuts match the focused element itself (":focus"),
+    // before looking at its ancestors: so each focusable element carries the mark
+    for (const node of root.querySelectorAll(FOCUSABLE)) {
+      if (!node.hasAttribute(SUPPRESS)) node.setAttribute(SUPPRESS, "true");
+    }
     if (model.get("handles").includes("overlay")) overlay();
     for (const button of root.querySelectorAll(".widget-toggle-button")) {
       const pressed = String(button.classList.contains("mod-active"));
@@ -164,8 +173,7 @@ function render({ model, el }) {
     }
     for (const node of root.querySelectorAll("[data-saved-at]")) {
       const seconds = Math.max(0, Math.round(Date.now() / 1000 - Number(node.dataset.savedAt)));
-      const text =
-        seconds < 60 ? `saved ${seconds} s ago` : `saved ${Math.round(seconds / 60)} min ago`;
+      const text = seconds < 60 ? `${seconds} s ago` : `${Math.round(seconds / 60)} min ago`;
       if (node.textContent !== text) node.textContent = text;
     }
   };
@@ -175,14 +183,21 @@ function render({ model, el }) {
     const keys = model.get("handles");
     const target = event.target;
     if (keys.includes("tag") && target.matches(".sk-add-tag input")) {
-      if (event.key === "Enter") {
-        send({ action: "tag-enter", text: target.value });
-      } else if (event.key === "Escape") {
+      // the field is emptied here, not from Python: its typed value may still be on the
+      // way to the kernel and would arrive after Python emptied it
+      const text = target.value;
+      const empty = () => {
         target.value = "";
         target.dispatchEvent(new Event("input", { bubbles: true }));
+      };
+      if (event.key === "Enter") {
+        empty();
+        send({ action: "tag-enter", text });
+      } else if (event.key === "Escape") {
+        empty();
         send({ action: "tag-escape" });
-      } else if (event.key === "Backspace" && target.value === "") {
-        send({ action: "tag-backspace" });
+      } else if (event.key === "Backspace" && text === "") {
+        send({ action: "tag-backspace", text });
       } else {
         return;
       }
@@ -223,8 +238,12 @@ function render({ model, el }) {
 
   const onInput = (event) => {
     // a value picked from the autocomplete list is a whole tag: add it at once
-    if (event.target.matches(".sk-add-tag input") && event.inputType === "insertReplacementText") {
-      send({ action: "tag-enter", text: event.target.value });
+    const field = event.target;
+    if (field.matches(".sk-add-tag input") && event.inputType === "insertReplacementText") {
+      const text = field.value;
+      field.value = "";
+      field.dispatchEvent(new Event("input", { bubbles: true }));
+      send({ action: "tag-enter", text });
     }
   };
 
@@ -234,7 +253,7 @@ function render({ model, el }) {
       if (tries++ < 600) requestAnimationFrame(attach);
       return;
     }
-    root.setAttribute("data-lm-suppress-shortcuts", "true");
+    root.setAttribute(SUPPRESS, "true");
     // capture: ipywidgets' text fields stop their keydown from bubbling
     root.addEventListener("keydown", onKey, true);
     if (model.get("handles").includes("tag")) root.addEventListener("input", onInput);
