@@ -6,7 +6,9 @@
 * :func:`diff_sessions`: what differs between two sessions: model,
   template, parameters and the placeholder values they used.
 * :func:`image_grid`: a session's images laid out by any two axes (seed or
-  a placeholder), for contact sheets.
+  a placeholder), with their marks, for contact sheets.
+* :func:`liked_values`: from the per-value like rates, the values to
+  generate from next.
 
 Both read the DuckDB mirror; neither writes anything.
 """
@@ -28,6 +30,10 @@ from sessionkit.manifest import MANIFEST, Manifest, as_int, read_manifest
 from sessionkit.mirror import Mirror
 from sessionkit.names import fs_path
 
+LIKED_MIN_RATED = 2
+"""Rated images a value needs before :func:`liked_values` trusts its like rate."""
+LIKED_RATE = 0.5
+"""A liked value is liked more often than disliked."""
 DEFAULT_WEIGHT = 1
 """A placeholder's loop weight when its template gives none (``$W``)."""
 MAX_LOOP_ORDERS = 5040
@@ -52,7 +58,7 @@ DIFF_FIELDS: tuple[tuple[str, str], ...] = (
 )
 DIFF_COLUMNS = ["aspect", "field", "a", "b"]
 SEED_AXIS = "seed"
-GRID_COLUMNS = ["row", "column", "filename", "path"]
+GRID_COLUMNS = ["row", "column", "filename", "path", "rating", "stars"]
 
 
 class NotCombinatorial(SessionKitError):
@@ -236,6 +242,28 @@ def _used_values(mirror: Mirror, session_id: str, order: list[str]) -> dict[str,
     return values
 
 
+def liked_values(
+    ratings: pd.DataFrame, *, min_rated: int = LIKED_MIN_RATED
+) -> dict[str, list[str]]:
+    """Per placeholder, the values to generate from next: the ones liked more often than
+    disliked over at least ``min_rated`` rated images, surest first.
+
+    ``ratings`` is ``kit.value_ratings()`` (or a subset of it). "Surest" is
+    the lower end of the like rate's interval, so a value liked 9 times out
+    of 10 comes before one liked once out of once.
+    """
+    if ratings.empty:
+        return {}
+    keep = ratings[(ratings["rated"] >= min_rated) & (ratings["like_rate"] > LIKED_RATE)]
+    keep = keep.sort_values(["placeholder", "like_rate_low"], ascending=[True, False])
+    liked: dict[str, list[str]] = {}
+    for placeholder, value in zip(keep["placeholder"], keep["value"], strict=True):
+        values = liked.setdefault(str(placeholder), [])
+        if value not in values:  # by_model frames hold a value once per model
+            values.append(str(value))
+    return liked
+
+
 def diff_sessions(mirror: Mirror, a: str, b: str) -> pd.DataFrame:
     """Rows ``(aspect, field, a, b)`` for every difference between sessions ``a`` and ``b``.
 
@@ -279,7 +307,8 @@ def _same(left: Any, right: Any) -> bool:
 
 
 def image_grid(mirror: Mirror, session_id: str, rows: str, columns: str) -> pd.DataFrame:
-    """One row per cell ``(row, column, filename, path)`` of the session's images on disk.
+    """One row per cell ``(row, column, filename, path, rating, stars)`` of the session's
+    images on disk (``rating`` and ``stars``: the image's marks, ``None`` when unmarked).
 
     ``rows`` and ``columns`` are each ``"seed"`` or a placeholder name: an
     image sits at (its seed or its value of that placeholder, ...). When
@@ -292,18 +321,19 @@ def image_grid(mirror: Mirror, session_id: str, rows: str, columns: str) -> pd.D
     if folder.empty:
         raise SessionKitError(f"unknown session {session_id!r}")
     images = mirror.query(
-        "SELECT filename, seed, applied_variations FROM images "
+        "SELECT filename, seed, applied_variations, rating, stars FROM images "
         "WHERE session_id = ? AND on_disk ORDER BY filename",
         [session_id],
         details=True,
     )
     base = str(folder["session_path"].iloc[0])
     cells: dict[tuple[Any, Any], list[Any]] = {}
-    for filename, seed, applied_text in images.itertuples(index=False):
+    for filename, seed, applied_text, rating, stars in images.itertuples(index=False):
         applied = orjson.loads(applied_text) if isinstance(applied_text, str) else {}
         key = (_axis_value(rows, seed, applied), _axis_value(columns, seed, applied))
         if None not in key and key not in cells:
-            cells[key] = [*key, filename, fs_path(f"{base}/{filename}")]
+            marks = [_plain(rating), None if pd.isna(stars) else int(stars)]
+            cells[key] = [*key, filename, fs_path(f"{base}/{filename}"), *marks]
     return pd.DataFrame(list(cells.values()), columns=GRID_COLUMNS)
 
 

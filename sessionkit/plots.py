@@ -240,6 +240,44 @@ def placeholder_like_rates(
     return figure
 
 
+def value_like_rates(
+    ratings: pd.DataFrame, placeholder: str, colors: Mapping[str, str] | None = None
+) -> go.Figure:
+    """Like rate of each rated value of one placeholder, with its 95 % interval as error bars.
+
+    ``ratings`` is ``kit.value_ratings()`` (one bar per value) or
+    ``kit.value_ratings(by_model=True)`` (a bar per value and model). Values
+    no image of which is rated have no rate and are left out. Bars are
+    horizontal: values are phrases, which read better on the left.
+    """
+    title = f"Like rate of each {placeholder} value (95 % interval)"
+    frame = ratings[(ratings["placeholder"] == placeholder) & (ratings["rated"] > 0)]
+    if frame.empty:
+        return no_data(title, "No image with this placeholder is rated yet.")
+    frame = frame.sort_values("like_rate")
+    by_model = "model" in frame.columns
+    if by_model:
+        frame = frame.assign(model=frame["model"].map(short_model))
+    figure = px.bar(
+        frame,
+        y="value",
+        x="like_rate",
+        orientation="h",
+        error_x=frame["like_rate_high"] - frame["like_rate"],
+        error_x_minus=frame["like_rate"] - frame["like_rate_low"],
+        color="model" if by_model else None,
+        color_discrete_map=_colors_for(frame["model"], colors) if by_model else None,
+        barmode="group",
+        hover_data=["rated", "liked", "disliked", "images", "mean_stars"],
+        range_x=[0, 1],
+        title=title,
+    )
+    figure.update_yaxes(type="category", title=None)
+    figure.update_xaxes(tickformat=".0%", title="liked / rated")
+    figure.update_layout(height=max(320, 60 + 28 * len(frame)))
+    return figure
+
+
 def no_data(title: str, sentence: str = "No sessions to chart on this root yet.") -> go.Figure:
     """A figure holding only ``title`` and a sentence, for a result with no rows."""
     figure = go.Figure()

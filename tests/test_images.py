@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from builders import (
@@ -28,6 +29,7 @@ from sessionkit import (
     UnknownImage,
     UnknownSession,
 )
+from sessionkit.analysis import liked_values
 from sessionkit.demo import demo_image_marks
 from sessionkit.notebook import mark_demo_images, open_kit
 from sessionkit.store import IMAGE_METADATA_COLUMNS, Store, validate_image_metadata
@@ -562,3 +564,21 @@ def stored_at(db: Path) -> list[tuple[Any, ...]]:
         return con.execute("SELECT * FROM image_metadata ORDER BY 1, 2").fetchall()
     finally:
         con.close()
+
+
+def test_liked_values_are_the_values_to_generate_from_next() -> None:
+    nan = float("nan")
+    ratings = pd.DataFrame(
+        {
+            "placeholder": ["HAIR", "HAIR", "HAIR", "HAIR", "MOOD", "MOOD"],
+            "value": ["red", "blue", "green", "pink", "calm", "sad"],
+            "rated": [10, 2, 1, 4, 3, 0],
+            "like_rate": [0.9, 1.0, 1.0, 0.5, 2 / 3, nan],
+            "like_rate_low": [0.6, 0.34, 0.21, 0.15, 0.2, nan],
+        }
+    )
+    assert liked_values(ratings) == {"HAIR": ["red", "blue"], "MOOD": ["calm"]}
+    assert liked_values(ratings, min_rated=5) == {"HAIR": ["red"]}
+    assert liked_values(ratings.iloc[0:0]) == {}
+    twice = pd.concat([ratings, ratings], ignore_index=True)  # by_model: one row per model
+    assert liked_values(twice) == {"HAIR": ["red", "blue"], "MOOD": ["calm"]}

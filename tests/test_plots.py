@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -12,7 +13,7 @@ import pytest
 
 from builders import png_bytes
 from sessionkit import SessionKit, plots
-from sessionkit.sheets import contact_sheet
+from sessionkit.sheets import contact_sheet, marks_caption
 from sessionkit.thumbs import ThumbnailCache
 
 MODEL_A = "modelA.safetensors [0123456789]"
@@ -214,6 +215,7 @@ def test_contact_sheet_lays_out_escaped_labels_and_thumbnails(tmp_path: Path) ->
     (folder / "manifest.json").write_text(json.dumps(document))
     with SessionKit(root, tmp_path / "s.db", progress=False) as kit:
         kit.index()
+        kit.update_image_metadata(folder.name, "Sheet_0001_seed-1.png", rating="like", stars=2)
         grid = kit.image_grid(folder.name, "seed", "X")
     assert sorted(map(tuple, grid[["row", "column"]].values.tolist())) == [
         (1, "<b>bold</b>"),
@@ -225,4 +227,65 @@ def test_contact_sheet_lays_out_escaped_labels_and_thumbnails(tmp_path: Path) ->
     assert "<b>bold</b>" not in page and "&lt;b&gt;bold&lt;/b&gt;" in page
     assert page.count("<img ") == 3
     assert page.count("sk-sheet-empty") == 1  # seed 2 was never rendered with "plain"
+    marked = grid.set_index("filename").loc["Sheet_0001_seed-1.png"]
+    assert (marked["rating"], marked["stars"]) == ("like", 2)
+    assert page.count('class="sk-marks"') == 1
+    assert 'title="rated like, 2 stars">👍 ★★</div>' in page
     assert thumbs.made == 3
+
+
+RATINGS = pd.DataFrame(
+    {
+        "placeholder": ["HAIR", "HAIR", "HAIR", "LIGHT"],
+        "value": ["red", "blue", "green", "dawn"],
+        "images": [10, 8, 3, 5],
+        "rated": [4, 2, 0, 1],
+        "liked": [3, 0, 0, 1],
+        "disliked": [1, 2, 0, 0],
+        "like_rate": [0.75, 0.0, float("nan"), 1.0],
+        "like_rate_low": [0.30, 0.0, float("nan"), 0.21],
+        "like_rate_high": [0.95, 0.66, float("nan"), 1.0],
+        "mean_stars": [4.0, float("nan"), float("nan"), 5.0],
+    }
+)
+
+
+def test_value_like_rates_with_their_interval_as_error_bars() -> None:
+    figure = plots.value_like_rates(RATINGS, "HAIR")
+    (bars,) = figure.data
+    assert list(bars.y) == ["blue", "red"]  # green has no rated image: no rate, no bar
+    assert list(bars.x) == [0.0, 0.75]
+    assert list(bars.error_x.array) == pytest.approx([0.66, 0.20])
+    assert list(bars.error_x.arrayminus) == pytest.approx([0.0, 0.45])
+    assert bars.orientation == "h"
+
+
+def test_value_like_rates_per_model_and_without_marks() -> None:
+    by_model = pd.concat(
+        [RATINGS.assign(model=MODEL_A), RATINGS.assign(model=MODEL_B)], ignore_index=True
+    )
+    figure = plots.value_like_rates(by_model, "HAIR", plots.model_colors([MODEL_B, MODEL_A]))
+    assert [trace.name for trace in figure.data] == ["modelA", "modelB"]
+    colors = plots.model_colors([MODEL_B, MODEL_A])
+    assert [trace.marker.color for trace in figure.data] == [colors["modelA"], colors["modelB"]]
+    empty = plots.value_like_rates(RATINGS.assign(rated=0), "HAIR")
+    assert not empty.data
+    assert [note.text for note in empty.layout.annotations] == [
+        "No image with this placeholder is rated yet."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("rating", "stars", "shown"),
+    [
+        ("like", 3, "👍 ★★★"),
+        ("dislike", None, "👎"),
+        (None, 5, "★★★★★"),
+        (None, float("nan"), ""),
+        ("<script>", None, ""),
+    ],
+)
+def test_marks_caption(rating: Any, stars: Any, shown: str) -> None:
+    caption = marks_caption(rating, stars)
+    assert (f">{shown}</div>" in caption) if shown else caption == ""
+    assert "<script>" not in caption
