@@ -134,7 +134,7 @@ class SessionKit:
             stored = self.store.setting("root")
             return Path(fs_path(stored)) if stored else None
         resolved = Path(root).expanduser().resolve()
-        if self.store.setting("root") != to_text(str(resolved)):
+        if self.store.read_only is None and self.store.setting("root") != to_text(str(resolved)):
             self.store.set_setting("root", to_text(str(resolved)))
         return resolved
 
@@ -188,6 +188,7 @@ class SessionKit:
         the dry runs under ``ROOT/dryrun``. Returns counts and, in
         ``report.failed``, each session that could not be read fully and why.
         """
+        self.store.check_writable()  # before the scan, not after it
         root = self._require_root()
         if not root.is_dir():
             raise NotConfigured(f"sessions root {root} is not a folder")

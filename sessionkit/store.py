@@ -26,6 +26,7 @@ refused with :class:`DatabaseLocked`.
 from __future__ import annotations
 
 import numbers
+import os
 import re
 import sqlite3
 import threading
@@ -362,17 +363,62 @@ class Store:
     def __init__(self, path: str | Path, *, busy_timeout: float = BUSY_TIMEOUT_S) -> None:
         self.path = Path(path)
         self._lock = threading.RLock()
+        self.read_only: str | None = None
+        """Why this file may not be written (read-only, newer schema), or ``None``."""
         try:
+            if self.path.is_file() and not _may_write(self.path):
+                self._open_read_only(busy_timeout, None)
+                return
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._con = sqlite3.connect(
                 self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
             )
-            self._retry(self._configure)
-            self._retry(self._migrate)
+            try:
+                self._retry(self._configure)
+                self._retry(self._migrate)
+            except sqlite3.OperationalError as exc:
+                if not (_is_read_only_error(exc) and self.path.is_file()):
+                    raise
+                self._con.close()
+                self._open_read_only(busy_timeout, exc)
         except sqlite3.DatabaseError as exc:
             raise StoreUnavailable(f"cannot open {self.path}: {exc}") from None
         except OSError as exc:
             raise StoreUnavailable(f"cannot create {self.path}: {exc.strerror or exc}") from None
+
+    def _open_read_only(self, busy_timeout: float, cause: sqlite3.OperationalError | None) -> None:
+        """Open a file this process may not write, for reading only.
+
+        ``mode=ro`` first; where SQLite cannot even make its shared-memory file
+        (a read-only folder), ``immutable=1``, which reads without locks.
+        """
+        for flag in ("mode=ro", "immutable=1"):
+            uri = f"{self.path.resolve().as_uri()}?{flag}"
+            self._con = sqlite3.connect(
+                uri, uri=True, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+            )
+            try:
+                version = self._schema_version(self._con)
+                break
+            except sqlite3.OperationalError as exc:
+                self._con.close()
+                if "no such table" in str(exc):
+                    version = 0
+                    break
+                if flag == "immutable=1":
+                    raise
+        self.read_only = _read_only_reason(self.path, cause)
+        if version < SCHEMA_VERSION:
+            self._con.close()
+            raise StoreUnavailable(
+                f"cannot open {self.path}: its tables need an update this sessionkit makes "
+                f"on first open, and {self.read_only}"
+            )
+
+    def check_writable(self) -> None:
+        """Raise :class:`StoreUnavailable` naming the file and why, if it may not be written."""
+        if self.read_only is not None:
+            raise StoreUnavailable(f"{self.path}: nothing was written: {self.read_only}")
 
     def close(self) -> None:
         with self._lock:
@@ -400,7 +446,13 @@ class Store:
             "CREATE TABLE IF NOT EXISTS sessionkit_schema "
             "(version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)"
         )
-        if self._schema_version(self._con) >= SCHEMA_VERSION:
+        version = self._schema_version(self._con)
+        if version > SCHEMA_VERSION:
+            self.read_only = (
+                f"it was written by a newer sessionkit (schema version {version}; this one "
+                f"knows up to {SCHEMA_VERSION}): upgrade sessionkit to change it"
+            )
+        if version >= SCHEMA_VERSION:
             return
         with self._transaction() as con:
             version = self._schema_version(con)  # another process may have migrated meanwhile
@@ -425,15 +477,31 @@ class Store:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on any error."""
+        """``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on any error.
+
+        Every write goes through here: a file that may not be written is
+        refused with :class:`StoreUnavailable` before anything is tried, and
+        one SQLite finds read-only at the write is refused the same way.
+        """
+        self.check_writable()
         with self._lock:
-            self._con.execute("BEGIN IMMEDIATE")
             try:
-                yield self._con
-            except BaseException:
-                self._con.execute("ROLLBACK")
-                raise
-            self._con.execute("COMMIT")
+                self._con.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._con
+                except BaseException:
+                    self._con.execute("ROLLBACK")
+                    raise
+                self._con.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                if not _is_read_only_error(exc):
+                    raise
+                if self._con.in_transaction:
+                    self._con.execute("ROLLBACK")
+                self.read_only = _read_only_reason(self.path, exc)
+                raise StoreUnavailable(
+                    f"{self.path}: nothing was written: {self.read_only}"
+                ) from None
 
     def _retry(self, action: Callable[[], T]) -> T:
         """Run ``action``, retrying when SQLite reports a lock, then refuse plainly."""
@@ -993,6 +1061,32 @@ def parse_tags(raw: str | None) -> list[str]:
     if isinstance(value, list):
         return [str(tag) for tag in value]
     return [str(value)]
+
+
+def _is_read_only_error(exc: sqlite3.OperationalError) -> bool:
+    """SQLite's "attempt to write a readonly database", or a file it cannot open to write."""
+    name = getattr(exc, "sqlite_errorname", "")
+    return name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM")) or (
+        "readonly" in str(exc)
+    )
+
+
+def _may_write(path: Path) -> bool:
+    """Whether this process may write the file and create its WAL files beside it.
+
+    ``os.access`` sees modes, immutable files (``chattr +i``) and read-only
+    mounts alike; root passes modes, as SQLite run by root does.
+    """
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+
+
+def _read_only_reason(path: Path, exc: sqlite3.OperationalError | None) -> str:
+    """Why ``path`` cannot be written, in words: the file, its folder, or what SQLite said."""
+    if not os.access(path, os.W_OK):
+        return "the file is read-only (its permissions, an immutable flag or a read-only mount)"
+    if not os.access(path.parent, os.W_OK):
+        return "its folder is read-only, and SQLite writes its journal there"
+    return f"SQLite refuses to write it ({exc})"
 
 
 def _is_lock_error(exc: sqlite3.OperationalError) -> bool:
