@@ -58,6 +58,11 @@ FIRST_QUERY_TARGET_S = 1.0
 REDRAW_TARGET_MS = 200.0
 DETAIL_TARGET_MS = 100.0
 AUTOSAVE_TARGET_S = 1.5
+IMAGES_TARGET_MS = 20.0
+VALUE_RATINGS_TARGET_MS = 50.0
+MARK_DURABLE_TARGET_MS = 100.0
+MARKED_SHARE = 10
+"""One image in this many is marked (100,000 of a million at 10k sessions)."""
 WIDGETS_MISSING = "not measured: widgets not available"
 NOTES = (
     "* The machine is shared: other jobs (test suites, UI benchmarks) may run at the same",
@@ -421,6 +426,63 @@ def measure_queries(kit: Any, runs: int = RUNS) -> list[Latency]:
     return [measure_latency(name, call, runs) for name, call in query_cases(kit)]
 
 
+# -- per-image marks ----------------------------------------------------------
+
+
+def prepare_image_marks(kit: Any, share: int = MARKED_SHARE) -> tuple[int, str]:
+    """Mark one image in ``share`` (once), in one transaction; return how many images
+    are marked and a session that has marks, for :func:`image_cases`."""
+    picked = kit.sql(
+        "SELECT session_id, filename, row_number() OVER (ORDER BY session_id, filename) AS n "
+        "FROM images WHERE on_disk QUALIFY n % ? = 0",
+        [share],
+    )
+    marks = {
+        (session_id, filename): {
+            "rating": "like" if n % 3 else "dislike",
+            **({"stars": 1 + n % 5} if n % 2 else {}),
+        }
+        for session_id, filename, n in picked.itertuples(index=False)
+    }
+    kit.mark_unedited_images(marks)
+    marked = int(kit.sql("SELECT count(*) AS n FROM image_metadata")["n"].iloc[0])
+    session_id = str(picked["session_id"].iloc[len(picked) // 2]) if len(picked) else ""
+    return marked, session_id
+
+
+def image_cases(kit: Any, session_id: str) -> list[tuple[str, Callable[[], object], float]]:
+    """The per-image API calls timed at each scale, with their targets in milliseconds."""
+    return [
+        ("kit.images(session_id)", lambda: kit.images(session_id), IMAGES_TARGET_MS),
+        ("kit.value_ratings()", lambda: kit.value_ratings(), VALUE_RATINGS_TARGET_MS),
+        (
+            "kit.value_ratings(by_model=True)",
+            lambda: kit.value_ratings(by_model=True),
+            VALUE_RATINGS_TARGET_MS,
+        ),
+        ("kit.seed_ratings()", lambda: kit.seed_ratings(), VALUE_RATINGS_TARGET_MS),
+    ]
+
+
+def measure_mark_durable(kit: Any, db: Path, session_id: str, runs: int = 20) -> float:
+    """Median ms from ``kit.update_image_metadata`` called to the mark read back from
+    ``sessions.db`` by another connection (what the viewer's key press costs)."""
+    filename = str(kit.images(session_id)["filename"].iloc[0])
+    times = []
+    with contextlib.closing(sqlite3.connect(db)) as con:
+        for run in range(runs):
+            rating = ("like", "dislike")[run % 2]
+            started = time.perf_counter()
+            kit.update_image_metadata(session_id, filename, rating=rating)
+            while con.execute(
+                "SELECT rating FROM image_metadata WHERE session_id = ? AND filename = ?",
+                (session_id, filename),
+            ).fetchone() != (rating,):
+                time.sleep(0.0005)
+            times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
 # -- widget hooks ------------------------------------------------------------
 
 
@@ -676,6 +738,41 @@ def run_scale(
                 )
             )
             log(result.figures[-1].line())
+
+        marked, marked_session = prepare_image_marks(kit)
+        for name, call, target in image_cases(kit, marked_session):
+            latency = measure_latency(name, call, runs)
+            result.latencies.append(latency)
+            add(
+                Figure(
+                    label,
+                    f"{name} median",
+                    latency.median_ms,
+                    "ms",
+                    f"{target:.0f} ms",
+                    latency.median_ms / target,
+                    f"< {target:.0f} ms median",
+                    latency.median_ms < target,
+                    f"p95 {latency.p95_ms:.2f} ms over {latency.runs} runs; "
+                    f"{marked:,} images marked",
+                )
+            )
+            log(result.figures[-1].line())
+        durable = measure_mark_durable(kit, db, marked_session)
+        add(
+            Figure(
+                label,
+                "image mark: API call to durable in SQLite",
+                durable,
+                "ms",
+                f"{MARK_DURABLE_TARGET_MS:.0f} ms",
+                durable / MARK_DURABLE_TARGET_MS,
+                f"< {MARK_DURABLE_TARGET_MS:.0f} ms median",
+                durable < MARK_DURABLE_TARGET_MS,
+                "read back by a second connection; mirror refreshed too",
+            )
+        )
+        log(result.figures[-1].line())
 
         session_id = str(kit.sessions(limit=1)["session_id"].iloc[0])
         for name, figure, target in (

@@ -168,6 +168,7 @@ class Mirror:
         self.con.execute("SET allocator_bulk_deallocation_flush_threshold = '8MB'")
         self._create_tables()
         self._details_loaded = False
+        self._marked_values_ready = False
         self._rows: pd.DataFrame | None = None
         self.reload()
 
@@ -179,6 +180,10 @@ class Mirror:
         self._create("session_metadata", METADATA_COLUMNS, {**_METADATA_TYPES, "tags": "VARCHAR[]"})
         self._create("image_rows", IMAGE_COLUMNS, _IMAGE_TYPES)
         self._create("image_metadata", IMAGE_METADATA_COLUMNS, _IMAGE_METADATA_TYPES)
+        self.con.execute(
+            "CREATE TABLE marked_values (session_id VARCHAR, filename VARCHAR, "
+            "placeholder VARCHAR, value VARCHAR)"
+        )
         self.con.execute(_IMAGES_VIEW)
         self._create("variations", VARIATION_COLUMNS, _VARIATION_TYPES)
         self.con.execute(
@@ -239,7 +244,7 @@ class Mirror:
                 self._replace_details(ids)
 
     def catch_up(self) -> None:
-        """Take in what another process committed: its index, its metadata edits.
+        """Take in what another process committed: its index, its metadata and image marks.
 
         The sessions whose stats changed are found by comparing one stamp per
         session; metadata is reloaded whole (one row per edited session).
@@ -255,6 +260,7 @@ class Mirror:
             else:
                 self._rows = None
                 self._replace_metadata(self._store_rows("session_metadata", METADATA_COLUMNS))
+            self.reload_image_metadata()  # another process may have marked images
 
     def _refresh_stats(self, session_ids: list[str]) -> None:
         for start in range(0, len(session_ids), _DETAIL_BATCH):
@@ -281,16 +287,55 @@ class Mirror:
         with self._lock:
             self.con.execute("DELETE FROM image_metadata")
             self._insert_image_metadata(self._store.image_metadata_rows())
+            self._marked_values_ready = False
 
     def refresh_image_metadata(self, session_id: str, filenames: Sequence[str]) -> None:
         """Copy the marks of some images of one session after a write (only theirs)."""
+        names = list(filenames)
         with self._lock:
             self.con.execute(
                 "DELETE FROM image_metadata WHERE session_id = ? "
                 "AND filename IN (SELECT unnest(?::VARCHAR[]))",
-                [session_id, list(filenames)],
+                [session_id, names],
             )
-            self._insert_image_metadata(self._store.image_metadata_rows(session_id, filenames))
+            self._insert_image_metadata(self._store.image_metadata_rows(session_id, names))
+            if self._marked_values_ready:
+                self._add_marked_values(session_id, names)
+
+    def ensure_marked_values(self) -> None:
+        """Fill ``marked_values`` the first time it is read after the images or marks changed.
+
+        One row per (marked image, placeholder value it applied): what
+        ratings per value aggregate. Joining the marks to every image row
+        instead, to parse its ``applied_variations``, costs in proportion to
+        the library (a million rows), not to the marks.
+        """
+        with self._lock:
+            self.ensure_details()
+            if self._marked_values_ready:
+                return
+            self.con.execute("DELETE FROM marked_values")
+            self.con.execute(_INSERT_MARKED_VALUES.format(scope=""))
+            self._marked_values_ready = True
+
+    def _add_marked_values(self, session_id: str, filenames: list[str]) -> None:
+        """The values of newly marked images (an image's values never change with its marks)."""
+        known = {
+            row[0]
+            for row in self.con.execute(
+                "SELECT DISTINCT filename FROM marked_values WHERE session_id = ? "
+                "AND filename IN (SELECT unnest(?::VARCHAR[]))",
+                [session_id, filenames],
+            ).fetchall()
+        }
+        new = [name for name in filenames if name not in known]
+        if new:
+            self.con.execute(
+                _INSERT_MARKED_VALUES.format(
+                    scope="AND i.session_id = ? AND i.filename IN (SELECT unnest(?::VARCHAR[]))"
+                ),
+                [session_id, new],
+            )
 
     def _insert_image_metadata(self, rows: list[tuple[Any, ...]]) -> None:
         self._append(
@@ -311,6 +356,7 @@ class Mirror:
             self._details_loaded = True
 
     def _replace_details(self, session_ids: list[str]) -> None:
+        self._marked_values_ready = False
         for start in range(0, len(session_ids), _DETAIL_BATCH):
             ids = session_ids[start : start + _DETAIL_BATCH]
             marks = ", ".join("?" * len(ids))
@@ -498,6 +544,19 @@ class Mirror:
             row = self.con.execute(sql, params or []).fetchone()
             return row[0] if row else None
 
+
+_INSERT_MARKED_VALUES = """
+INSERT INTO marked_values
+SELECT session_id, filename, a.key, a.value
+FROM (
+    SELECT i.session_id, i.filename,
+           unnest(map_entries(json_transform(i.applied_variations, '"MAP(VARCHAR, VARCHAR)"'))) AS a
+    FROM image_rows i SEMI JOIN image_metadata m USING (session_id, filename)
+    WHERE i.applied_variations IS NOT NULL {scope}
+)
+WHERE a.value IS NOT NULL
+"""
+"""Each marked image's applied values, one row per (image, placeholder)."""
 
 _RELOAD_SHARE = 5
 """When a fifth of the sessions or more changed, the session-level relations are

@@ -543,13 +543,14 @@ def value_ratings(
 ) -> pd.DataFrame:
     """Per used (placeholder, value) (and model): its images and what their marks say.
 
-    The image counts come from ``variations`` (kept per session); only the
-    marked images are joined to their applied values, so the cost follows
-    the marks, not the library. Dry runs and vanished sessions are left out,
-    as in :func:`placeholder_values`.
+    The image counts come from ``variations`` (kept per session), the marks
+    from ``marked_values`` (each marked image's values, kept by the mirror),
+    so the cost follows the marks, not the library. Dry runs and vanished
+    sessions are left out, as in :func:`placeholder_values`.
     """
+    mirror.ensure_marked_values()
     scope, params = ("AND v.session_id = ?", [session_id]) if session_id else ("", [])
-    mark_scope = "AND m.session_id = ?" if session_id else ""
+    mark_scope = "AND mv.session_id = ?" if session_id else ""
     model = ", coalesce(st.model, '(unknown)') AS model" if by_model else ""
     keys = "placeholder, value, model" if by_model else "placeholder, value"
     frame = mirror.query(
@@ -565,18 +566,15 @@ def value_ratings(
             GROUP BY ALL
         ),
         marked AS (
-            SELECT m.rating, m.stars {model},
-                   unnest(map_entries(json_transform(i.applied_variations,
-                                                     '"MAP(VARCHAR, VARCHAR)"'))) AS a
-            FROM image_metadata m
-            JOIN image_rows i USING (session_id, filename)
+            SELECT mv.placeholder, mv.value, m.rating, m.stars {model}
+            FROM marked_values mv
+            JOIN image_metadata m USING (session_id, filename)
             JOIN listed st USING (session_id)
-            WHERE {_MARKED} AND i.applied_variations IS NOT NULL {mark_scope}
+            WHERE {_MARKED} {mark_scope}
         ),
         marks AS (
-            SELECT a.key AS placeholder, a.value AS value
-                   {", model" if by_model else ""}, {_MARK_COUNTS}
-            FROM marked WHERE a.value IS NOT NULL GROUP BY ALL
+            SELECT placeholder, value {", model" if by_model else ""}, {_MARK_COUNTS}
+            FROM marked GROUP BY ALL
         )
         SELECT {keys}, images,
                coalesce(rated, 0) AS rated, coalesce(liked, 0) AS liked,

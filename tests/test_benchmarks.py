@@ -63,6 +63,9 @@ def test_smoke_run_measures_every_figure_and_writes_the_report(root: Path, tmp_p
         "detail open",
         "auto-save: last edit to durable",
         "kit open, images+variations loaded: peak RSS",
+        "image mark: API call to durable in SQLite",
+        "kit.images(session_id) median",
+        "kit.value_ratings() median",
     ):
         assert expected in names
     assert any(name.startswith("rescan after 10% changed") for name in names)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
 import sqlite3
@@ -582,3 +583,26 @@ def test_liked_values_are_the_values_to_generate_from_next() -> None:
     assert liked_values(ratings.iloc[0:0]) == {}
     twice = pd.concat([ratings, ratings], ignore_index=True)  # by_model: one row per model
     assert liked_values(twice) == {"HAIR": ["red", "blue"], "MOOD": ["calm"]}
+
+
+def test_value_ratings_follow_every_later_mark(kit: SessionKit, root: Path) -> None:
+    def smiling() -> tuple[int, int]:
+        frame = kit.value_ratings()
+        row = frame[frame["value"] == "smiling"]
+        return int(row["liked"].item()), int(row["disliked"].item())
+
+    assert smiling() == (0, 0)
+    kit.update_image_metadata(PORTRAIT, portrait_image(0), rating="like")
+    assert smiling() == (1, 0)
+    kit.update_image_metadata(PORTRAIT, portrait_image(0), rating="dislike")
+    kit.update_images_metadata(PORTRAIT, [portrait_image(2), portrait_image(4)], rating="like")
+    assert smiling() == (2, 1)
+    # the manifest now says image 2 applied "neutral": a rescan changes its values
+    document = json.loads((root / PORTRAIT / "manifest.json").read_text())
+    document["images"][2]["applied_variations"] = {"EXPRESSIONS": "neutral"}
+    (root / PORTRAIT / "manifest.json").write_text(json.dumps(document))
+    kit.index()
+    assert smiling() == (1, 1)
+    with SessionKit(root, kit.db_path, progress=False) as other:  # another program marks
+        other.update_image_metadata(OTHER, image_name("Other", 0, 1000), rating="like")
+    assert smiling() == (2, 1)
