@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 import pandas as pd
+import platformdirs
 
 from sessionkit import analysis, query
 from sessionkit.errors import SessionKitError
@@ -100,8 +101,8 @@ class SessionKit:
     ``root`` is the folder holding one sub-folder per session, and ``db`` the
     SQLite file to keep everything in. Either may come from the
     ``SESSIONKIT_ROOT`` / ``SESSIONKIT_DB`` environment variables. Without a
-    ``db``, it is ``ROOT/.sessionkit/sessions.db`` (a hidden folder is never a
-    session), or a folder in the user's cache when the root is read-only.
+    ``db``, it is a ``sessions.db`` of the root's own in the user's data folder
+    (:func:`default_db_path`).
     Without a ``root``, the one recorded by the last index into ``db`` is used.
 
     Use it as a context manager, or call :meth:`close`::
@@ -679,11 +680,18 @@ def check_session_id(session_id: str) -> str:
 
 
 def default_db_path(root: Path) -> Path:
-    """``ROOT/.sessionkit/sessions.db``, or a cache folder when the root is read-only."""
+    """Where ``sessions.db`` lives when no one says: the user's data folder, one per root.
+
+    ``<data>/sessionkit/<root name>-<hash of its path>/sessions.db`` (``<data>``
+    is ``~/.local/share`` on Linux, ``$XDG_DATA_HOME`` when set), never inside
+    the root: the WebUI lists every folder there as a session, and image
+    browsers would index the thumbnail cache. A database an earlier version
+    left at ``ROOT/.sessionkit/sessions.db`` keeps being used.
+    """
     root = root.expanduser().resolve()
-    beside = root / ".sessionkit"
-    if os.access(beside if beside.exists() else root, os.W_OK):
-        return beside / "sessions.db"
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    digest = hashlib.sha1(str(root).encode(), usedforsecurity=False).hexdigest()[:12]
-    return cache / "sessionkit" / f"{root.name}-{digest}" / "sessions.db"
+    earlier = root / ".sessionkit" / "sessions.db"
+    if earlier.is_file():
+        return earlier
+    digest = hashlib.sha1(os.fsencode(root), usedforsecurity=False).hexdigest()[:12]
+    data = Path(platformdirs.user_data_dir("sessionkit", appauthor=False))
+    return data / f"{to_text(root.name) or 'root'}-{digest}" / "sessions.db"

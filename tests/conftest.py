@@ -26,6 +26,12 @@ def _fail_on_swallowed_callback_errors(caplog: pytest.LogCaptureFixture) -> Iter
         pytest.fail(f"a widget callback raised: {swallowed[0].getMessage()}", pytrace=False)
 
 
+@pytest.fixture(autouse=True)
+def _data_folder_of_the_test(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Default databases go to the test's own data folder, never the user's."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+
+
 DEMO_ANCHOR = date(2026, 11, 24)
 
 

@@ -436,20 +436,38 @@ def test_environment_configures_the_kit(
         assert kit.count() == 6
 
 
-def test_default_database_sits_in_the_root_or_the_cache(
+def test_default_database_sits_in_the_data_folder_one_per_root(
     root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("SESSIONKIT_DB", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     with SessionKit(root, progress=False) as kit:
-        assert kit.db_path == root / ".sessionkit" / "sessions.db"
+        assert kit.db_path.parent.parent == tmp_path / "data" / "sessionkit"
+        assert kit.db_path.parent.name.startswith(f"{root.name}-")
         kit.index()
-        assert ".sessionkit" not in ids(kit.sessions())
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    # tests may run as root, who can write anywhere: make the root read-only by decree
-    monkeypatch.setattr("sessionkit.kit.os.access", lambda path, mode: False)
+        kit.thumbs.thumbnail(next(root.glob("*/*.png")))
+        assert kit.db_path.is_file() and next((kit.db_path.parent / "thumbs").iterdir())
+    assert not (root / ".sessionkit").exists()  # nothing of sessionkit inside the root
+    other = tmp_path / "elsewhere" / root.name
+    other.mkdir(parents=True)
+    with SessionKit(other, progress=False) as kit:  # the same name, another root
+        assert kit.db_path.parent.parent == tmp_path / "data" / "sessionkit"
+        assert kit.db_path.parent.name.startswith(f"{root.name}-")
+        assert kit.count() == 0
+
+
+def test_a_database_an_earlier_version_left_in_the_root_keeps_being_used(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SESSIONKIT_DB", raising=False)
+    earlier = root / ".sessionkit" / "sessions.db"
+    with SessionKit(root, earlier, progress=False) as kit:
+        kit.index()
+        kit.update_metadata(PORTRAIT, is_favorite=True)
     with SessionKit(root, progress=False) as kit:
-        assert kit.db_path.parent.parent == tmp_path / "cache" / "sessionkit"
-        assert kit.db_path.parent.name.startswith("sessions-")
+        assert kit.db_path == earlier
+        assert kit.count(liked=True) == 1
+        assert ".sessionkit" not in ids(kit.sessions())
 
 
 def test_detail_tables_load_on_first_use_then_follow_changes(kit: SessionKit, root: Path) -> None:
