@@ -182,7 +182,7 @@ class Mirror:
         self._create("image_metadata", IMAGE_METADATA_COLUMNS, _IMAGE_METADATA_TYPES)
         self.con.execute(
             "CREATE TABLE marked_values (session_id VARCHAR, filename VARCHAR, "
-            "placeholder VARCHAR, value VARCHAR)"
+            "placeholder VARCHAR, value VARCHAR, rating VARCHAR, stars INTEGER)"
         )
         self.con.execute(_IMAGES_VIEW)
         self._create("variations", VARIATION_COLUMNS, _VARIATION_TYPES)
@@ -301,14 +301,16 @@ class Mirror:
             self._insert_image_metadata(self._store.image_metadata_rows(session_id, names))
             if self._marked_values_ready:
                 self._add_marked_values(session_id, names)
+                self.con.execute(_UPDATE_MARKED_VALUES, [session_id, names])
 
     def ensure_marked_values(self) -> None:
         """Fill ``marked_values`` the first time it is read after the images or marks changed.
 
-        One row per (marked image, placeholder value it applied): what
-        ratings per value aggregate. Joining the marks to every image row
-        instead, to parse its ``applied_variations``, costs in proportion to
-        the library (a million rows), not to the marks.
+        One row per (marked image, placeholder value it applied), with the
+        image's rating and stars: what ratings per value aggregate. Joining
+        the marks to every image row instead, to parse its
+        ``applied_variations``, costs in proportion to the library (a
+        million rows), not to the marks.
         """
         with self._lock:
             self.ensure_details()
@@ -547,16 +549,23 @@ class Mirror:
 
 _INSERT_MARKED_VALUES = """
 INSERT INTO marked_values
-SELECT session_id, filename, a.key, a.value
+SELECT session_id, filename, a.key, a.value, rating, stars
 FROM (
-    SELECT i.session_id, i.filename,
+    SELECT i.session_id, i.filename, m.rating, m.stars,
            unnest(map_entries(json_transform(i.applied_variations, '"MAP(VARCHAR, VARCHAR)"'))) AS a
-    FROM image_rows i SEMI JOIN image_metadata m USING (session_id, filename)
+    FROM image_rows i JOIN image_metadata m USING (session_id, filename)
     WHERE i.applied_variations IS NOT NULL {scope}
 )
 WHERE a.value IS NOT NULL
 """
-"""Each marked image's applied values, one row per (image, placeholder)."""
+"""Each marked image's applied values and marks, one row per (image, placeholder)."""
+_UPDATE_MARKED_VALUES = """
+UPDATE marked_values v SET rating = m.rating, stars = m.stars
+FROM image_metadata m
+WHERE v.session_id = m.session_id AND v.filename = m.filename
+  AND m.session_id = ? AND m.filename IN (SELECT unnest(?::VARCHAR[]))
+"""
+"""Copy new marks of some images of one session into their ``marked_values`` rows."""
 
 _RELOAD_SHARE = 5
 """When a fifth of the sessions or more changed, the session-level relations are

@@ -529,7 +529,6 @@ def image_filenames(mirror: Mirror, session_id: str) -> list[str]:
     return [str(name) for name in frame["filename"]]
 
 
-_MARKED = "(m.rating IS NOT NULL OR m.stars IS NOT NULL)"
 _MARK_COUNTS = """
 count(*) FILTER (WHERE rating IS NOT NULL) AS rated,
 count(*) FILTER (WHERE rating = 'like') AS liked,
@@ -566,11 +565,9 @@ def value_ratings(
             GROUP BY ALL
         ),
         marked AS (
-            SELECT mv.placeholder, mv.value, m.rating, m.stars {model}
-            FROM marked_values mv
-            JOIN image_metadata m USING (session_id, filename)
-            JOIN listed st USING (session_id)
-            WHERE {_MARKED} {mark_scope}
+            SELECT mv.placeholder, mv.value, mv.rating, mv.stars {model}
+            FROM marked_values mv JOIN listed st USING (session_id)
+            WHERE (mv.rating IS NOT NULL OR mv.stars IS NOT NULL) {mark_scope}
         ),
         marks AS (
             SELECT placeholder, value {", model" if by_model else ""}, {_MARK_COUNTS}
