@@ -179,3 +179,16 @@ def test_demo_marks_go_to_unedited_sessions_once(tmp_path: Path) -> None:
         assert mark_demo_sessions(kit) == 0
         assert kit.mark_unedited({mine: {"user_note": "demo"}}) == []
         assert kit.metadata(mine)["user_note"] == "my own note"
+
+
+def test_a_marked_demo_root_opens_without_looking_at_its_images(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Images get their demo marks with their session, once; later opens skip them entirely."""
+    demo = write_demo_root(tmp_path / "demo", sessions=12).root
+    with SessionKit(demo, tmp_path / "s.db", progress=False) as kit:
+        kit.index()
+        assert mark_demo_sessions(kit) > 0
+        assert kit.value_ratings()["rated"].sum() > 0  # the images were marked too
+        monkeypatch.setattr(SessionKit, "images", lambda *args, **kwargs: pytest.fail("read"))
+        assert mark_demo_sessions(kit) == 0
