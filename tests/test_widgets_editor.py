@@ -183,12 +183,13 @@ def test_enter_adds_the_typed_tag_and_the_autocomplete_offers_it_at_once(
 ) -> None:
     editor.add_tag.value = "new-tag"  # typed: Python holds the text, nothing is added yet
     assert editor.tags.value == []
-    editor.key_scope.handle({"action": "tag-enter", "text": "new-tag"})
+    editor.key_scope.handle({"action": "tag-enter", "text": "new-tag"})  # the browser empties it
     assert editor.tags.value == ["new-tag"]
-    assert editor.add_tag.value == ""
     assert "new-tag" in editor.add_tag.options  # before any save
+    editor.enter_tag("second")  # the same from code: the field is emptied here
+    assert editor.tags.value == ["new-tag", "second"] and editor.add_tag.value == ""
     clock.advance(1)
-    assert demo_kit.metadata(session_id)["tags"] == ["new-tag"]
+    assert demo_kit.metadata(session_id)["tags"] == ["new-tag", "second"]
     assert "new-tag" in MetadataEditor(demo_kit, session_id).add_tag.options
 
 
@@ -204,8 +205,8 @@ def test_a_half_typed_tag_is_never_saved_when_the_field_loses_focus(
 def test_escape_cancels_the_typed_tag(
     editor: MetadataEditor, clock: ManualScheduler, writes: Writes
 ) -> None:
-    editor.add_tag.value = "oops"
-    editor.key_scope.handle({"action": "tag-escape"})
+    editor.add_tag.value = "oops"  # the browser empties the field on Escape; from code:
+    editor.cancel_tag()
     assert editor.add_tag.value == ""
     clock.advance(10)
     assert (editor.tags.value, writes.calls) == ([], [])

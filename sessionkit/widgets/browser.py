@@ -209,7 +209,7 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
                 self.cards,
                 w.HBox([self.previous, self.page_label, self.next, self.page_size], layout=wrap),
             ],
-            layout=w.Layout(flex="1 1 520px", min_width="0"),
+            layout=w.Layout(flex="2 1 520px", min_width="0"),
         ).add_class("sk-list")
         main = w.HBox(
             [listing, self.side],

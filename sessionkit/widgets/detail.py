@@ -74,6 +74,7 @@ class SessionDetail(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         self.editor = MetadataEditor(kit, session_id, scheduler)
         super().__init__(
             [
+                w.HTML(html.STYLE),  # shown on its own, the detail needs the rules too
                 self.key_scope,
                 w.HBox([self.header, self.close_button]).add_class("sk-header-row"),
                 self.error,

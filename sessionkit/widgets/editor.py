@@ -50,7 +50,7 @@ from sessionkit.store import (
     check_added_tags,
 )
 from sessionkit.widgets.debounce import Handle, Scheduler, default_scheduler
-from sessionkit.widgets.html import LIKED_TIP, RATING_TIP, completion_html, esc
+from sessionkit.widgets.html import LIKED_TIP, RATING_TIP, STYLE, completion_html, esc
 from sessionkit.widgets.keys import KeyScope
 
 TYPED_DELAY_S = 1.0
@@ -96,6 +96,7 @@ class MetadataEditor(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         self._build()
         super().__init__(
             [
+                w.HTML(STYLE),  # shown on its own, the editor needs the rules too
                 self.key_scope,
                 _label("Tags"),
                 self.tags,
@@ -139,8 +140,9 @@ class MetadataEditor(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         self.key_scope = KeyScope(
             "sk-editor",
             {
-                "tag-enter": lambda message: self.enter_tag(str(message.get("text", ""))),
-                "tag-escape": lambda _: self.cancel_tag(),
+                # the browser has emptied the field already (Escape needs nothing more):
+                # emptying it from here could wipe what is being typed next
+                "tag-enter": lambda message: self.add(str(message.get("text", ""))),
                 "tag-backspace": lambda message: self.backspace_tag(str(message.get("text", ""))),
                 "tag-remove": lambda message: self.remove_tag(int(message.get("index", -1))),
             },

@@ -26,7 +26,7 @@ STYLE = """
 .sk-bar { flex-wrap: wrap; gap: 4px; align-items: center; }
 .sk-bar .widget-toggle-button, .sk-bar .widget-button { width: auto; }
 .sk-main { flex-wrap: wrap; gap: 12px; align-items: flex-start; }
-.sk-list { flex: 1 1 520px; min-width: 0; }
+.sk-list { flex: 2 1 520px; min-width: 0; }
 .sk-side { flex: 1 1 420px; min-width: 0; }
 .sk-cards.sk-cards {
   display: grid; gap: 8px;
@@ -72,6 +72,7 @@ STYLE = """
 .sk-test-mark { background: #6a1b9a; color: #fff; border-radius: 4px; padding: 0 4px;
   font-size: 0.85em; }
 .sk-sweep-badge { background: #00695c; vertical-align: middle; }
+.sk-verdict { font-size: 0.85em; color: #555; }
 .sk-more-tags { color: #555; font-size: 0.85em; margin-left: 2px; }
 .sk-unknown { color: #555; font-style: italic; }
 .sk-label { font-weight: 600; color: #333; }
@@ -167,8 +168,8 @@ def card_html(row: Mapping[str, Any], thumbnail_uri: str) -> str:
         marks.append(f'<span class="sk-star" title="{LIKED_TIP}">★</span>')
     rating = row.get("user_rating")
     if rating in ("like", "dislike"):
-        thumb = "👍" if rating == "like" else "👎"
-        marks.append(f'<span title="{RATING_TIP}: {rating}">{thumb}</span>')
+        verdict = "👍 good" if rating == "like" else "👎 bad"
+        marks.append(f'<span class="sk-verdict" title="{RATING_TIP}">{verdict}</span>')
     if row.get("is_test"):
         marks.append('<span class="sk-test-mark" title="marked as a test run">Test</span>')
     if row.get("is_seed_sweep"):

@@ -24,7 +24,7 @@ finds the screen's root element (its nearest ancestor with the CSS class
     is placed over the screen where the user is, the focus goes to its close
     button, and back to the card when it closes;
   - ``"tag"``: in the tag entry field, Enter sends ``tag-enter`` with the
-    text, Escape empties the field (``tag-escape``), Backspace in the empty
+    text, Escape empties the field (nothing to tell Python), Backspace in the empty
     field sends ``tag-backspace`` with the (empty) text; Delete or Backspace on a focused tag
     sends ``tag-remove`` with its index;
 
@@ -195,7 +195,6 @@ function render({ model, el }) {
         send({ action: "tag-enter", text });
       } else if (event.key === "Escape") {
         empty();
-        send({ action: "tag-escape" });
       } else if (event.key === "Backspace" && text === "") {
         send({ action: "tag-backspace", text });
       } else {
