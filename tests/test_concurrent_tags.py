@@ -14,6 +14,9 @@ from builders import manifest, write_session
 from sessionkit import SessionKit
 from webui import add_tag
 
+# CLI processes writing side by side: make check leaves these out
+pytestmark = pytest.mark.slow
+
 SESSION = "20251107_120000-Portrait"
 TAGS_EACH = 12
 

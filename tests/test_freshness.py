@@ -62,6 +62,7 @@ def test_a_raw_delete_of_a_metadata_row_shows(kit: SessionKit) -> None:
     assert kit.count(liked=True) == 0
 
 
+@pytest.mark.slow  # an index in another process
 def test_another_processs_index_shows(kit: SessionKit, root: Path) -> None:
     assert kit.count() == 2
     write_session(root, LATER, manifest("Later", images=3))

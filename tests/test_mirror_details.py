@@ -799,6 +799,7 @@ _LOCAL_TIMES = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # a Python process in another time zone
 @pytest.mark.skipif(
     not Path("/usr/share/zoneinfo/Asia/Kolkata").exists(), reason="no time zone data"
 )

@@ -51,6 +51,7 @@ def sessionkit(*argv: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow  # the sessionkit program run four times
 def test_a_folder_name_that_is_not_utf8_through_the_cli(tmp_path: Path) -> None:
     root = tmp_path / "root"
     write_session(root, PLAIN, manifest("Landscape", images=2))

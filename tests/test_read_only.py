@@ -21,6 +21,9 @@ from builders import manifest, write_session
 from sessionkit import SessionKit
 from sessionkit.store import SCHEMA_VERSION, Store, StoreUnavailable
 
+# the sessionkit program run against each kind of unwritable file: make check leaves these out
+pytestmark = pytest.mark.slow
+
 PORTRAIT = "20251107_120000-Portrait"
 
 
