@@ -371,7 +371,10 @@ class Mirror:
         batches = self._store.batches(
             "SELECT s.session_id, s.session_path, s.stats_source <> 'manifest', "
             "s.resolved_prompt, s.negative_prompt, s.seed_base, f.files "
-            f"FROM sessionkit_stats s LEFT JOIN sessionkit_files f USING (session_id) {where}",
+            f"FROM sessionkit_stats s LEFT JOIN sessionkit_files f USING (session_id) {where} "
+            # in id order: each row group of the image rows then holds a narrow range of
+            # sessions, and its min/max lets kit.images(session_id) skip all the others
+            "ORDER BY s.session_id",
             params,
             _DETAIL_BATCH,
         )
