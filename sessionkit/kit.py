@@ -21,6 +21,7 @@ import pandas as pd
 import platformdirs
 
 from sessionkit import analysis, query
+from sessionkit.detailfiles import DetailFiles
 from sessionkit.errors import SessionKitError
 from sessionkit.manifest import MANIFEST, Manifest, read_manifest
 from sessionkit.mirror import Connection, Mirror
@@ -127,8 +128,12 @@ class SessionKit:
         self.store = Store(self.db_path)
         self.root = self._resolve_root(root)
         self.progress = progress
-        self._seen_version = self.store.data_version()
-        self._mirror = Mirror(self.store)
+        self.details = DetailFiles(self.db_path)
+        self._seen_version = 0
+        self._mirror: Mirror | None = None
+
+    def _mirror_if_built(self) -> Mirror | None:
+        return self._mirror
 
     def _resolve_root(self, root: str | os.PathLike[str] | None) -> Path | None:
         if root is None:
@@ -155,13 +160,18 @@ class SessionKit:
         The check is SQLite's ``PRAGMA data_version``, a few microseconds.
         """
         version = self.store.data_version()
-        if version != self._seen_version:
+        if self._mirror is None:  # built on first use: an index or a mark needs none
+            self._seen_version = version
+            self._mirror = Mirror(self.store, self.details)
+        elif version != self._seen_version:
             self._seen_version = version
             self._mirror.catch_up()
         return self._mirror
 
     def close(self) -> None:
-        self._mirror.close()
+        if self._mirror is not None:
+            self._mirror.close()
+        self.details.close()
         self.store.close()
 
     def __enter__(self) -> SessionKit:
@@ -199,9 +209,15 @@ class SessionKit:
             force=force,
             dry_runs=dry_runs,
             progress=self.progress if progress is None else progress,
+            details=self.details,
         )
-        self.mirror.refresh_sessions(report.changed_ids)
+        self._refresh_mirror(report.changed_ids)
         return report
+
+    def _refresh_mirror(self, session_ids: list[str]) -> None:
+        mirror = self._mirror_if_built()
+        if mirror is not None:
+            mirror.refresh_sessions(session_ids)
 
     def refresh(self, session_id: str) -> dict[str, Any]:
         """Recompute one session now and return its stats."""
@@ -214,8 +230,8 @@ class SessionKit:
                 raise self._unknown(session_id)
             self.store.mark_missing([session_id])
         else:
-            self.store.write_records([result])
-        self.mirror.refresh_sessions([session_id])
+            self.store.write_records([result], self.details.write([result.details]))
+        self._refresh_mirror([session_id])
         return self.stats(session_id)
 
     # -- one session -------------------------------------------------------
@@ -295,7 +311,9 @@ class SessionKit:
             remove_tags=remove_tags,
             expected_updated_at=expected_updated_at,
         )
-        self.mirror.refresh_metadata(session_id)
+        mirror = self._mirror_if_built()
+        if mirror is not None:
+            mirror.refresh_metadata(session_id)
         # the row as this write left it: re-reading could return another
         # writer's later row, whose updated_at would then hide its edit
         return {**saved, "tags": parse_tags(saved["tags"])}
@@ -319,8 +337,8 @@ class SessionKit:
             except MetadataConflict:
                 continue
             marked.append(session_id)
-        if marked:
-            self.mirror.reload()
+        if marked and self._mirror is not None:
+            self._mirror.reload()
         return marked
 
     # -- many sessions -----------------------------------------------------
@@ -498,7 +516,8 @@ class SessionKit:
             remove_tags=remove_tags,
             expected_updated_at=expected_updated_at,
         )
-        self.mirror.refresh_image_metadata(session_id, [filename])
+        if self._mirror is not None:
+            self._mirror.refresh_image_metadata(session_id, [filename])
         return _image_row(saved)
 
     def update_images_metadata(
@@ -526,7 +545,8 @@ class SessionKit:
             add_tags=add_tags,
             remove_tags=remove_tags,
         )
-        self.mirror.refresh_image_metadata(session_id, filenames)
+        if self._mirror is not None:
+            self._mirror.refresh_image_metadata(session_id, filenames)
         return [_image_row(row) for row in saved]
 
     def mark_unedited_images(
@@ -545,8 +565,8 @@ class SessionKit:
         for session_id, filenames in by_session.items():
             self._require_images(session_id, filenames)
         marked = self.store.mark_unedited_images(marks)
-        if marked:
-            self.mirror.reload_image_metadata()
+        if marked and self._mirror is not None:
+            self._mirror.reload_image_metadata()
         return marked
 
     def value_ratings(
@@ -630,7 +650,7 @@ class SessionKit:
         return stored
 
     def _unknown(self, session_id: str) -> UnknownSession:
-        known = [row[0] for row in self.store.rows("SELECT session_id FROM sessionkit_stats")]
+        known = self.store.session_ids()
         close = difflib.get_close_matches(session_id, known, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         return UnknownSession(f"unknown session {session_id!r}{hint}")

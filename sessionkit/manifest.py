@@ -18,9 +18,8 @@ Two readers share the file:
   beyond listing the folder. Anything that decoder refuses (a wrong type, a
   byte that is not UTF-8, ``NaN``, a half-written file) goes the tolerant
   way, so both ways give the same :class:`Manifest`.
-* :func:`read_details` for the mirror's ``images`` and ``variations``
-  relations: the ``images`` list and ``snapshot.variations`` as JSON text
-  for DuckDB to unpack itself.
+* :mod:`sessionkit.details` for the ``images`` and ``variations`` rows, from
+  the same bytes (:func:`read_bytes`, :func:`decode_leniently`).
 """
 
 from __future__ import annotations
@@ -32,7 +31,7 @@ import re
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Any, NamedTuple
+from typing import Annotated, Any
 
 import msgspec
 import orjson
@@ -46,7 +45,7 @@ MAX_MANIFEST_BYTES = 512 * 1024 * 1024
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
-"""Integer text as both readers accept it (the mirror's ``json_integer`` too)."""
+"""Integer text as :func:`as_int` accepts it (every reader of seeds and counts uses it)."""
 _MAX_INT_TEXT = 40
 
 
@@ -67,7 +66,7 @@ class ImageEntry(msgspec.Struct, frozen=True, gc=False):
 
     A typed struct, so the fast decoder builds it directly from the JSON
     (a manifest lists up to 100k images). Its file name, negative prompt
-    and applied variations are read by the mirror (:func:`read_details`).
+    and applied variations are read by :mod:`sessionkit.details`.
     """
 
     seed: _Int64 | None = None
@@ -108,11 +107,11 @@ ParsedManifest = Manifest | Unreadable
 
 def read_manifest(path: str | os.PathLike[str]) -> ParsedManifest:
     """Read and parse the file at ``path``; I/O errors become :class:`Unreadable`."""
-    data = _read_bytes(path)
+    data = read_bytes(path)
     return data if isinstance(data, Unreadable) else parse_manifest(data)
 
 
-def _read_bytes(path: str | os.PathLike[str]) -> bytes | Unreadable:
+def read_bytes(path: str | os.PathLike[str]) -> bytes | Unreadable:
     """The file's bytes: one ``open``, one ``fstat`` and one read (it runs once per session).
 
     Opened non-blocking: opening a FIFO named ``manifest.json`` for reading
@@ -153,7 +152,7 @@ def parse_manifest(data: bytes) -> ParsedManifest:
         return _manifest_from(
             fast.snapshot, tuple(fast.images or ()), fast.status, fast.generation_mode
         )
-    document = _decode(data)
+    document = decode_leniently(data)
     if isinstance(document, Unreadable):
         return document
     if not isinstance(document, dict):
@@ -176,72 +175,7 @@ class _Document(msgspec.Struct, gc=False):
 _FAST_DECODER = msgspec.json.Decoder(_Document)
 
 
-class Details(NamedTuple):
-    """A manifest's ``images`` list and ``snapshot.variations`` object, as JSON text."""
-
-    images: str = "[]"
-    variations: str = "{}"
-
-
-def read_details(path: str | os.PathLike[str], *, tolerant: bool = False) -> Details:
-    """The JSON the mirror unpacks into ``images`` and ``variations`` rows.
-
-    The fast way hands over the file's own text of the two values, checked
-    for syntax but never decoded into Python objects. ``tolerant=True``
-    decodes the whole file the lenient way and writes the two values anew,
-    for the rare file whose text DuckDB refuses (for example a lone
-    surrogate escape). No usable manifest gives empty values.
-    """
-    data = _read_bytes(path)
-    if isinstance(data, Unreadable):  # the size limit included
-        return Details()
-    if tolerant:
-        return _details_rewritten(data)
-    try:
-        found = _DETAILS_DECODER.decode(data)
-    except (msgspec.MsgspecError, ValueError, RecursionError):
-        return _details_rewritten(data)
-    variations = found.snapshot.variations if found.snapshot else _EMPTY_OBJECT
-    return Details(_raw_text(found.images, "[]"), _raw_text(variations, "{}"))
-
-
-def _raw_text(raw: msgspec.Raw, empty: str) -> str:
-    """The raw JSON value as text if it is of ``empty``'s kind (array, object), else ``empty``."""
-    text = bytes(raw)
-    if not text.startswith(empty[:1].encode()):
-        return empty
-    return text.decode("utf-8", errors="replace")
-
-
-def _details_rewritten(data: bytes) -> Details:
-    document = _decode(data)
-    if not isinstance(document, dict):
-        return Details()
-    images = [item for item in _list(document.get("images")) if isinstance(item, dict)]
-    variations = _dict(_dict(document.get("snapshot")).get("variations"))
-    try:
-        return Details(orjson.dumps(images).decode(), orjson.dumps(variations).decode())
-    except orjson.JSONEncodeError:  # an integer past 64 bits: null, as every reader takes it
-        images, variations = _without_wide_integers([images, variations])
-        return Details(orjson.dumps(images).decode(), orjson.dumps(variations).decode())
-
-
-_EMPTY_OBJECT = msgspec.Raw(b"{}")
-
-
-class _DetailSnapshot(msgspec.Struct, gc=False):
-    variations: msgspec.Raw = _EMPTY_OBJECT
-
-
-class _DetailDocument(msgspec.Struct, gc=False):
-    snapshot: _DetailSnapshot | None = None
-    images: msgspec.Raw = msgspec.Raw(b"[]")
-
-
-_DETAILS_DECODER = msgspec.json.Decoder(_DetailDocument)
-
-
-def _decode(data: bytes) -> Any:
+def decode_leniently(data: bytes) -> Any:
     """JSON-decode with orjson, falling back to lenient decoding.
 
     The fallback accepts what orjson refuses but a Python writer may produce:
@@ -292,25 +226,25 @@ def _without_surrogates(document: Any) -> Any:
 
     Only the rare fallback path needs this: orjson refuses such escapes.
     """
-    return _map_scalars(document, _no_surrogates)
+    return map_scalars(document, no_surrogates)
 
 
 def _without_wide_integers(document: Any) -> Any:
     """Integers past 64 bits become ``None``, which is how every reader here takes them."""
-    return _map_scalars(document, _within_64_bits)
+    return map_scalars(document, within_64_bits)
 
 
-def _no_surrogates(value: Any) -> Any:
+def no_surrogates(value: Any) -> Any:
     return _SURROGATE.sub("\ufffd", value) if isinstance(value, str) else value
 
 
-def _within_64_bits(value: Any) -> Any:
+def within_64_bits(value: Any) -> Any:
     if isinstance(value, int) and not _INT64_MIN <= value <= _INT64_MAX:
         return None
     return value
 
 
-def _map_scalars(document: Any, change: Callable[[Any], Any]) -> Any:
+def map_scalars(document: Any, change: Callable[[Any], Any]) -> Any:
     """Apply ``change`` to every scalar and every key of a decoded document, in place.
 
     Iterative, so a deeply nested document cannot exhaust the stack.

@@ -30,34 +30,50 @@ Relations:
     ``image_rows`` with each image's marks (``rating``, ``stars``,
     ``image_tags``, ``image_note``; NULL and ``[]`` when unmarked).
 ``image_rows``, ``variations``
-    one row per image / per (session, placeholder, value). These are the
-    big ones (a million rows at scale), so they are loaded on first use and
-    kept current incrementally after that. They are read from the two
-    sources docs/data-model.md names: each session's manifest as it is when the
-    relation is loaded (what it says of each image) and ``sessionkit_files``
-    (the image files the last scan found). DuckDB parses the manifests'
-    JSON itself; no Python object is made per image.
+    one row per image / per (session, placeholder, value), by the rules of
+    :mod:`sessionkit.details`, computed when each session was indexed and
+    kept in Parquet parts beside ``sessions.db`` (:mod:`sessionkit.detailfiles`).
+    They are views over those files, set up on first use: nothing is loaded
+    into memory, and no manifest is read. A part that is missing, cut short
+    or of another format is rebuilt from the manifests, with a warning.
 ``image_counts``
-    distinct seeds and prompts per session, kept with ``images``.
+    distinct seeds and prompts per session, recorded with the parts.
+
+Every relation lives in DuckDB's default schema, so a new cursor of the
+connection (jupysql's ``%sql``) reaches it without ``USE``. The connection
+may read the parts' folder and nothing else.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
+import orjson
 import pandas as pd
 
+from sessionkit.detailfiles import DetailFiles
+from sessionkit.details import (
+    IMAGE_COLUMNS,
+    VARIATION_COLUMNS,
+    Details,
+    Fallback,
+    read_session_details,
+)
 from sessionkit.errors import SessionKitError
-from sessionkit.manifest import MANIFEST, Details, read_details
+from sessionkit.manifest import MANIFEST
 from sessionkit.names import fs_path
 from sessionkit.stats import STATS_COLUMNS
 from sessionkit.store import IMAGE_METADATA_COLUMNS, METADATA_COLUMNS, Store
 
+log = logging.getLogger("sessionkit")
+
 Connection = duckdb.DuckDBPyConnection
+T = TypeVar("T")
 
 
 class QueryError(SessionKitError):
@@ -79,32 +95,11 @@ _STATS_TYPES = {
     "stats_version": "INTEGER",
 }
 _METADATA_TYPES = {"is_test": "INTEGER", "is_complete": "INTEGER", "is_favorite": "INTEGER"}
-IMAGE_COLUMNS = (
-    "session_id",
-    "filename",
-    "seed",
-    "prompt",
-    "negative_prompt",
-    "applied_variations",
-    "on_disk",
-    "file_mtime",
-    "file_size",
-)
-VARIATION_COLUMNS = ("session_id", "placeholder", "value", "used", "images")
 _IMAGE_TYPES = {"seed": "BIGINT", "on_disk": "BOOLEAN", "file_size": "BIGINT"}
 _VARIATION_TYPES = {"used": "BOOLEAN", "images": "INTEGER"}
 DETAIL_TABLES = ("image_rows", "variations", "image_counts")
-USER_RELATIONS = (
-    "session_stats",
-    "session_metadata",
-    "session_state",
-    "sessions",
-    *DETAIL_TABLES,
-    "image_metadata",
-    "images",
-)
-"""Every relation of the mirror, as users' SQL names them."""
-_DEFAULT_SCHEMA = "memory.main"
+_DETAIL_VIEWS = {"images": "image_rows", "variations": "variations"}
+"""The view over each kind of part file."""
 _IMAGE_METADATA_TYPES = {"stars": "INTEGER", "tags": "VARCHAR[]"}
 
 _IMAGES_VIEW = """
@@ -154,16 +149,18 @@ SQL can call it too.
 class Mirror:
     """An in-memory DuckDB database mirroring one :class:`~sessionkit.store.Store`."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, details: DetailFiles) -> None:
         self._store = store
+        self._details = details
         self._lock = threading.RLock()
-        self.con = duckdb.connect(config={"enable_external_access": False})
-        # A compressed in-memory catalog: at a million image rows the mirror
-        # holds a third less once checkpointed (prompts repeat within a session).
-        self.con.execute("ATTACH ':memory:' AS mirror (COMPRESS)")
-        self.con.execute("USE mirror")
-        # hand freed memory back to the system soon: loading a million image
-        # rows otherwise leaves the process holding twice what the data needs
+        self.con = duckdb.connect()
+        # the parts' folder is the only place its SQL may read (users' too);
+        # both settings are fixed from here on, for every cursor
+        folder = str(details.folder).replace("'", "''")
+        self.con.execute(f"SET allowed_directories = ['{folder}/']")
+        self.con.execute("SET enable_external_access = false")
+        self.con.execute("SET parquet_metadata_cache = true")
+        # hand freed memory back to the system soon
         self.con.execute("SET allocator_flush_threshold = '8MB'")
         self.con.execute("SET allocator_bulk_deallocation_flush_threshold = '8MB'")
         self._create_tables()
@@ -178,44 +175,27 @@ class Mirror:
     def _create_tables(self) -> None:
         self._create("session_stats", STATS_COLUMNS, _STATS_TYPES)
         self._create("session_metadata", METADATA_COLUMNS, {**_METADATA_TYPES, "tags": "VARCHAR[]"})
-        self._create("image_rows", IMAGE_COLUMNS, _IMAGE_TYPES)
-        self._create("image_metadata", IMAGE_METADATA_COLUMNS, _IMAGE_METADATA_TYPES)
-        self.con.execute(
-            "CREATE TABLE marked_values (session_id VARCHAR, filename VARCHAR, "
-            "placeholder VARCHAR, value VARCHAR, rating VARCHAR, stars INTEGER)"
-        )
-        self.con.execute(_IMAGES_VIEW)
-        self._create("variations", VARIATION_COLUMNS, _VARIATION_TYPES)
         self.con.execute(
             "CREATE TABLE image_counts (session_id VARCHAR, seeds INTEGER, prompts INTEGER)"
         )
+        self.con.execute(f"CREATE TABLE {_OWNERS} (session_id VARCHAR, part VARCHAR)")
         self.con.execute(
             "CREATE TABLE session_state (session_id VARCHAR, is_dryrun BOOLEAN, "
             "missing_since VARCHAR, placeholders MAP(VARCHAR, INTEGER), "
             "variations_summary MAP(VARCHAR, VARCHAR[]), model VARCHAR)"
         )
         self.con.execute(_MODEL_NAME_MACRO)
-        self.con.execute(_JSON_INTEGER_MACRO)
         self.con.execute(_SESSIONS_VIEW)
-        self._expose_in_default_schema()
-
-    def _expose_in_default_schema(self) -> None:
-        """Make every relation and macro reachable from a new cursor without ``USE``.
-
-        A cursor (jupysql's ``%sql`` on :attr:`SessionKit.duckdb`) starts in
-        DuckDB's default catalog, not in the compressed one the data lives in:
-        a view of the same name there points at each relation.
-        """
-        for name in USER_RELATIONS:
-            self.con.execute(
-                f"CREATE VIEW {_DEFAULT_SCHEMA}.{name} AS SELECT * FROM mirror.main.{name}"
-            )
-        for macro in (_MODEL_NAME_MACRO, _JSON_INTEGER_MACRO):
-            self.con.execute(macro.replace("CREATE MACRO ", f"CREATE MACRO {_DEFAULT_SCHEMA}."))
+        self._create("image_metadata", IMAGE_METADATA_COLUMNS, _IMAGE_METADATA_TYPES)
+        self.con.execute(
+            "CREATE TABLE marked_values (session_id VARCHAR, filename VARCHAR, "
+            "placeholder VARCHAR, value VARCHAR, rating VARCHAR, stars INTEGER)"
+        )
+        self._create_detail_views([], stale=False)
+        self.con.execute(_IMAGES_VIEW)
 
     def _create(self, table: str, columns: Sequence[str], types: dict[str, str]) -> None:
-        body = ", ".join(f"{name} {types.get(name, 'VARCHAR')}" for name in columns)
-        self.con.execute(f"CREATE TABLE {table} ({body})")
+        self.con.execute(f"CREATE TABLE {table} ({_column_list(columns, types)})")
 
     # -- loading -----------------------------------------------------------
 
@@ -225,8 +205,8 @@ class Mirror:
             self._rows = None
             for table in ("session_stats", "session_state"):
                 self.con.execute(f"DELETE FROM {table}")
-            self._copy_sessions("", [])
-            self._replace_metadata(self._store_rows("session_metadata", METADATA_COLUMNS))
+            self._copy_sessions(None)
+            self._replace_metadata(self._store.metadata_rows())
             self.reload_image_metadata()
 
     def refresh_sessions(self, session_ids: Iterable[str]) -> None:
@@ -239,9 +219,9 @@ class Mirror:
                 self.reload()
             else:  # a rescan changes few sessions: copy only theirs (and all metadata)
                 self._refresh_stats(ids)
-                self._replace_metadata(self._store_rows("session_metadata", METADATA_COLUMNS))
+                self._replace_metadata(self._store.metadata_rows())
             if self._details_loaded and ids:
-                self._replace_details(ids)
+                self._load_details()
 
     def catch_up(self) -> None:
         """Take in what another process committed: its index, its metadata and image marks.
@@ -256,19 +236,21 @@ class Mirror:
             ).fetchall()
             changed = {row[0] for row in self._store.stats_stamps() ^ set(mirrored)}
             if changed:
-                self.refresh_sessions(changed)  # metadata too
+                self.refresh_sessions(changed)  # metadata and the parts too
             else:
                 self._rows = None
-                self._replace_metadata(self._store_rows("session_metadata", METADATA_COLUMNS))
+                self._replace_metadata(self._store.metadata_rows())
             self.reload_image_metadata()  # another process may have marked images
 
     def _refresh_stats(self, session_ids: list[str]) -> None:
-        for start in range(0, len(session_ids), _DETAIL_BATCH):
-            ids = session_ids[start : start + _DETAIL_BATCH]
-            where = f"WHERE session_id IN ({', '.join('?' * len(ids))})"
+        for start in range(0, len(session_ids), _STATS_BATCH):
+            ids = session_ids[start : start + _STATS_BATCH]
             for table in ("session_stats", "session_state"):
-                self.con.execute(f"DELETE FROM {table} {where}", ids)
-            self._copy_sessions(where, ids)
+                self.con.execute(
+                    f"DELETE FROM {table} WHERE session_id IN (SELECT unnest(?::VARCHAR[]))",
+                    [ids],
+                )
+            self._copy_sessions(ids)
 
     def refresh_metadata(self, session_id: str) -> None:
         """Copy one session's metadata row after a write."""
@@ -276,11 +258,7 @@ class Mirror:
             if self._rows is not None:
                 self._rows = self._rows.drop(index=session_id, errors="ignore")
             self.con.execute("DELETE FROM session_metadata WHERE session_id = ?", [session_id])
-            rows = self._store.rows(
-                f"SELECT {', '.join(METADATA_COLUMNS)} FROM session_metadata WHERE session_id = ?",
-                (session_id,),
-            )
-            self._insert_metadata(rows)
+            self._insert_metadata(self._store.metadata_rows(session_id))
 
     def reload_image_metadata(self) -> None:
         """Copy every image's marks again (after a write to many sessions' images)."""
@@ -347,116 +325,92 @@ class Mirror:
         )
 
     def ensure_details(self) -> None:
-        """Load ``images`` and ``variations`` the first time a query needs them."""
+        """Set up ``images`` and ``variations`` the first time a query needs them."""
         with self._lock:
-            if self._details_loaded:
-                return
-            for table in DETAIL_TABLES:
-                self.con.execute(f"DELETE FROM {table}")
-            self._load_details("", [])
-            self.con.execute("CHECKPOINT")  # compresses what was just loaded
-            self._details_loaded = True
+            if not self._details_loaded:
+                self._load_details()
+                self._details_loaded = True
 
-    def _replace_details(self, session_ids: list[str]) -> None:
+    def _load_details(self) -> None:
+        """Point the detail views at the recorded parts, rebuilding any that cannot be used."""
         self._marked_values_ready = False
-        for start in range(0, len(session_ids), _DETAIL_BATCH):
-            ids = session_ids[start : start + _DETAIL_BATCH]
-            marks = ", ".join("?" * len(ids))
-            for table in DETAIL_TABLES:
-                self.con.execute(f"DELETE FROM {table} WHERE session_id IN ({marks})", ids)
-            self._load_details(f"WHERE session_id IN ({marks})", ids)
+        parts = {row[0]: row[1:] for row in self._store.detail_parts()}
+        owners = self._store.detail_owners()
+        problems = {
+            part: problem
+            for part in {owner[1] for owner in owners}
+            if (problem := _part_problem(self._details, part, parts.get(part)))
+        }
+        lost = [owner[0] for owner in owners if owner[1] in problems]
+        never = self._store.sessions_without_details()
+        if lost or never:
+            self._rebuild(lost + never, problems)
+            parts = {row[0]: row[1:] for row in self._store.detail_parts()}
+            owners = self._store.detail_owners()
+        self._fill_owners(owners)
+        used = sorted({owner[1] for owner in owners})
+        written = sum(parts[part][1] for part in used)
+        self._create_detail_views(used, stale=written > len(owners))
 
-    def _load_details(self, where: str, params: list[str]) -> None:
-        """Fill ``images`` and ``variations`` for the sessions ``where`` selects, in batches."""
-        batches = self._store.batches(
-            "SELECT s.session_id, s.session_path, s.stats_source <> 'manifest', "
-            "s.resolved_prompt, s.negative_prompt, s.seed_base, f.files "
-            f"FROM sessionkit_stats s LEFT JOIN sessionkit_files f USING (session_id) {where} "
-            # in id order: each row group of the image rows then holds a narrow range of
-            # sessions, and its min/max lets kit.images(session_id) skip all the others
-            "ORDER BY s.session_id",
-            params,
-            _DETAIL_BATCH,
+    def _rebuild(self, session_ids: list[str], problems: dict[str, str]) -> None:
+        """Rebuild the rows of ``session_ids`` from their manifests, saying why."""
+        for part, problem in sorted(problems.items()):
+            log.warning("sessionkit: image data part %s cannot be used (%s)", part, problem)
+        log.warning(
+            "sessionkit: rebuilding the image data of %d session(s) from their manifests",
+            len(session_ids),
         )
-        for number, rows in enumerate(batches, start=1):
-            self._unpack(rows)
-            if number % _CHECKPOINT_EVERY == 0:
-                self.con.execute("CHECKPOINT")  # compress as we go, not all at the end
+        for start in range(0, len(session_ids), _REBUILD_BATCH):
+            sources = self._store.detail_sources(session_ids[start : start + _REBUILD_BATCH])
+            built = [(source[0], _rebuilt(source)) for source in sources]
+            if built:
+                written = self._details.write([rows.pack(sid) for sid, rows in built])
+                self._store.record_part(written, [(sid, *rows.counts()) for sid, rows in built])
+        self._details.delete(self._store.drop_unused_parts())
 
-    def _unpack(self, rows: list[tuple[Any, ...]]) -> None:
-        """Unpack one batch of sessions; a session DuckDB cannot read is retried on its own.
-
-        Manifests checked by msgspec are nearly always readable by DuckDB
-        too; the exceptions (a lone surrogate escape) are read again the
-        tolerant way, and failing that give their image files only.
-        """
-        details = [_details(row[1]) for row in rows]
-        try:
-            self._unpack_batch(rows, details)
-        except duckdb.Error:
-            for row, found in zip(rows, details, strict=True):
-                self._unpack_alone(row, found)
-
-    def _unpack_alone(self, row: tuple[Any, ...], found: Details) -> None:
-        """One session: its text, then its tolerant rewrite, then its files alone.
-
-        The last attempt is not guarded: if even that fails, the fault is in
-        the SQL, not in the manifest, and must not be hidden.
-        """
-        try:
-            self._unpack_batch([row], [found])
-            return
-        except duckdb.Error:
-            pass
-        try:
-            self._unpack_batch([row], [_details(row[1], tolerant=True)])
-            return
-        except duckdb.Error:
-            pass
-        self._unpack_batch([row], [Details()])
-
-    def _unpack_batch(self, rows: list[tuple[Any, ...]], details: list[Details]) -> None:
-        """Insert the batch's image and variation rows, all of them or none."""
-        frame = _frame(
-            [
-                (row[0], d.images, d.variations, *row[2:])
-                for row, d in zip(rows, details, strict=True)
-            ],
-            _BATCH_COLUMNS,
+    def _fill_owners(self, owners: list[tuple[str, str, int, int]]) -> None:
+        """``image_counts`` and the part owning each session's rows, from the store's records."""
+        ids = [owner[0] for owner in owners]
+        for table in ("image_counts", _OWNERS):
+            self.con.execute(f"DELETE FROM {table}")
+        self.con.execute(
+            f"INSERT INTO {_OWNERS} SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[])",
+            [ids, [owner[1] for owner in owners]],
         )
-        self.con.register("batch", frame)
-        self.con.execute("BEGIN")
-        try:
-            self.con.execute(_LISTED_IMAGES)
-            self.con.execute(_BATCH_IMAGES)
-            self.con.execute("INSERT INTO image_rows SELECT * FROM batch_images")
-            # distinct seeds and prompts per session, for seed-sweep summaries
-            # without aggregating a million image rows on every call (nor once
-            # at the end: DISTINCT over every prompt would double the memory)
-            self.con.execute(
-                "INSERT INTO image_counts SELECT session_id, count(DISTINCT seed), "
-                "count(DISTINCT prompt) FROM batch_images GROUP BY session_id"
-            )
-            self.con.execute(_INSERT_VARIATIONS)
-            self.con.execute("COMMIT")
-        except duckdb.Error:
-            self.con.execute("ROLLBACK")
-            raise
-        finally:
-            for table in ("listed", "batch_images"):
-                self.con.execute(f"DROP TABLE IF EXISTS temp.{table}")
-            self.con.unregister("batch")
+        self.con.execute(
+            "INSERT INTO image_counts SELECT unnest(?::VARCHAR[]), unnest(?::INTEGER[]), "
+            "unnest(?::INTEGER[])",
+            [ids, [owner[2] for owner in owners], [owner[3] for owner in owners]],
+        )
 
-    def _copy_sessions(self, where: str, params: list[str]) -> None:
-        """Copy SQLite's ``sessionkit_stats`` rows into ``session_stats`` and ``session_state``.
+    def _create_detail_views(self, parts: list[str], *, stale: bool) -> None:
+        """``images`` and ``variations`` as views over ``parts`` (typed and empty without any).
+
+        When some part still holds rows of sessions indexed again since
+        (``stale``), only the rows of each session's current part are kept.
+        """
+        for kind, columns, types in (
+            ("images", IMAGE_COLUMNS, _IMAGE_TYPES),
+            ("variations", VARIATION_COLUMNS, _VARIATION_TYPES),
+        ):
+            if not parts:
+                names = ", ".join(columns)
+                body = f"SELECT * FROM (VALUES ({_nulls(columns, types)})) t({names}) WHERE false"
+            else:
+                files = ", ".join(
+                    "'" + str(self._details.path(part, kind)).replace("'", "''") + "'"
+                    for part in parts
+                )
+                owned = f"SEMI JOIN {_OWNERS} USING (session_id, part)" if stale else ""
+                body = f"SELECT {', '.join(columns)} FROM read_parquet([{files}]) {owned}"
+            self.con.execute(f"CREATE OR REPLACE VIEW {_DETAIL_VIEWS[kind]} AS {body}")
+
+    def _copy_sessions(self, session_ids: list[str] | None) -> None:
+        """Copy ``sessionkit_stats`` rows into ``session_stats`` and ``session_state``.
 
         One read of SQLite per batch feeds both tables.
         """
-        for rows in self._store.batches(
-            f"SELECT {', '.join(_SESSION_COLUMNS)} FROM sessionkit_stats {where}",
-            params,
-            _STATS_BATCH,
-        ):
+        for rows in self._store.stats_batches(session_ids, _STATS_BATCH):
             self.con.register("frame", _frame(rows, _SESSION_COLUMNS))
             try:
                 self.con.execute(
@@ -478,9 +432,6 @@ class Mirror:
             f"SELECT {_with_tag_list(METADATA_COLUMNS)} FROM frame",
         )
 
-    def _store_rows(self, table: str, columns: Sequence[str]) -> list[tuple[Any, ...]]:
-        return self._store.rows(f"SELECT {', '.join(columns)} FROM {table}")
-
     def _append(self, table: str, frame: pd.DataFrame, select: str) -> None:
         if frame.empty:
             return
@@ -499,10 +450,7 @@ class Mirror:
         with self._lock:
             if details:
                 self.ensure_details()
-            try:
-                return self.con.execute(sql, params or []).df()
-            except duckdb.Error as exc:
-                raise QueryError(str(exc).strip()) from None
+            return self._answer(lambda: self.con.execute(sql, params or []).df())
 
     def user_query(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
         """Run a user's ad hoc SQL: queries only, detail tables loaded if it names them.
@@ -539,15 +487,33 @@ class Mirror:
     def column(self, sql: str, params: Sequence[Any] | None = None) -> list[Any]:
         """The first column of a query's rows, as a list (no DataFrame)."""
         with self._lock:
-            try:
-                return [row[0] for row in self.con.execute(sql, params or []).fetchall()]
-            except duckdb.Error as exc:
-                raise QueryError(str(exc).strip()) from None
+            return self._answer(
+                lambda: [row[0] for row in self.con.execute(sql, params or []).fetchall()]
+            )
 
     def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
         with self._lock:
             row = self.con.execute(sql, params or []).fetchone()
             return row[0] if row else None
+
+    def _answer(self, run: Callable[[], T]) -> T:
+        """Run a query; once more after re-reading the parts if one vanished meanwhile.
+
+        Another process's index deletes the parts it replaced: this kit's
+        views may still name one. Its records in ``sessions.db`` are current.
+        """
+        try:
+            return run()
+        except duckdb.IOException:
+            if not self._details_loaded:
+                raise QueryError("a file could not be read") from None
+            self._load_details()
+        except duckdb.Error as exc:
+            raise QueryError(str(exc).strip()) from None
+        try:
+            return run()
+        except duckdb.Error as exc:
+            raise QueryError(str(exc).strip()) from None
 
 
 _INSERT_MARKED_VALUES = """
@@ -576,10 +542,10 @@ rebuilt whole: copying one session costs about five times its share of a
 rebuild (deleting its old rows first), measured at 1k and 10k sessions."""
 _STATS_BATCH = 2000
 """Session rows copied per step: a whole library at once would hold every prompt twice."""
-_CHECKPOINT_EVERY = 4
-"""Detail batches between checkpoints while loading (each compresses what came before)."""
-_DETAIL_BATCH = 256
-"""Sessions unpacked per step: bounds the JSON text held in Python at once."""
+_REBUILD_BATCH = 256
+"""Sessions rebuilt from their manifests per part."""
+_OWNERS = "sessionkit_detail_owners"
+"""The mirror's own table: the part holding each session's current rows."""
 _SESSION_COLUMNS = (*STATS_COLUMNS, "is_dryrun", "missing_since")
 _INSERT_STATE = """
 INSERT INTO session_state
@@ -591,122 +557,6 @@ SELECT session_id, is_dryrun::BOOLEAN, missing_since,
        model_name(sd_model)
 FROM frame
 """
-
-_BATCH_COLUMNS = (
-    "session_id",
-    "images",
-    "variations",
-    "from_images",
-    "info_prompt",
-    "info_negative",
-    "info_seed",
-    "files",
-)
-"""A batch of sessions to unpack: the manifest's JSON, whether the stats came
-from the images (no usable manifest at the last scan: the first image's
-infotext then gives its prompt), and the files the scan found."""
-
-_JSON_INTEGER_MACRO = """
-CREATE MACRO json_integer(j) AS CASE json_type(j)
-    WHEN 'BIGINT' THEN TRY_CAST(j AS BIGINT)
-    WHEN 'UBIGINT' THEN TRY_CAST(j AS BIGINT)
-    WHEN 'DOUBLE' THEN CASE WHEN j::DOUBLE = trunc(j::DOUBLE) AND abs(j::DOUBLE) < 2.0 ** 63
-                            THEN TRY_CAST(j::DOUBLE AS BIGINT) END
-    WHEN 'VARCHAR' THEN CASE WHEN regexp_full_match(trim(j ->> '$'), '[+-]?[0-9]+')
-                             THEN TRY_CAST(trim(j ->> '$') AS BIGINT) END
-END
-"""
-"""``json_integer(j)``: an integer the way the manifest reader reads one (``as_int``):
-integral numbers and numeric text within 64 bits; anything else is NULL."""
-
-_LISTED_IMAGES = """
-CREATE TEMP TABLE listed AS
-SELECT session_id, pos, i.filename AS filename, json_integer(i.seed) AS seed,
-       i.prompt AS prompt, i.negative_prompt AS negative_prompt,
-       CASE WHEN json_type(i.applied_variations) = 'OBJECT'
-            AND i.applied_variations::VARCHAR <> '{}' THEN i.applied_variations END AS applied
-FROM (
-    SELECT session_id, unnest(entries) AS i, generate_subscripts(entries, 1) AS pos
-    FROM (SELECT session_id, json_transform(images, '[{"filename": "VARCHAR", "seed": "JSON",
-              "prompt": "VARCHAR", "negative_prompt": "VARCHAR",
-              "applied_variations": "JSON"}]') AS entries
-          FROM batch)
-)
-"""
-"""Every entry of the batch's manifests' ``images`` lists, in order."""
-
-_BATCH_IMAGES = r"""
-CREATE TEMP TABLE batch_images AS
-WITH disk AS (
-    SELECT session_id, unnest(f.n) AS filename, unnest(f.t) AS mtime, unnest(f.s) AS size
-    FROM (SELECT session_id, json_transform(files, '{"n": ["VARCHAR"], "t": ["DOUBLE"],
-              "s": ["BIGINT"]}') AS f
-          FROM batch WHERE files IS NOT NULL)
-),
-first_file AS (SELECT session_id, min(filename) AS filename FROM disk GROUP BY session_id),
-kept AS (
-    SELECT * FROM listed WHERE filename <> ''
-    QUALIFY row_number() OVER (PARTITION BY session_id, filename ORDER BY pos) = 1
-)
-SELECT session_id, filename,
-       CASE WHEN k.pos IS NOT NULL THEN k.seed
-            WHEN b.from_images AND filename = ff.filename AND b.info_seed IS NOT NULL
-                 THEN b.info_seed
-            ELSE TRY_CAST(regexp_extract(filename, '_seed-(-?\d+)', 1) AS BIGINT) END AS seed,
-       CASE WHEN k.pos IS NOT NULL THEN k.prompt
-            WHEN b.from_images AND filename = ff.filename THEN b.info_prompt END AS prompt,
-       CASE WHEN k.pos IS NOT NULL THEN k.negative_prompt
-            WHEN b.from_images AND filename = ff.filename THEN b.info_negative END
-           AS negative_prompt,
-       k.applied::VARCHAR AS applied_variations,
-       d.mtime IS NOT NULL AS on_disk,
-       strftime(to_timestamp(d.mtime)::TIMESTAMP, '%Y-%m-%dT%H:%M:%S') AS file_mtime,
-       d.size AS file_size
-FROM kept k
-FULL JOIN disk d USING (session_id, filename)
-JOIN batch b USING (session_id)
-LEFT JOIN first_file ff USING (session_id)
-ORDER BY session_id, k.pos NULLS LAST, filename
-"""
-"""One row per image listed in the manifest or found on disk (docs/data-model.md, ``images``).
-
-A manifest entry gives seed, prompts and applied variations (the first entry
-of a file name wins); a file the manifest does not list gets the seed in its
-name, and, when the session had no usable manifest, the first image by name
-gets the prompts and seed its infotext gave the stats. ``file_mtime`` is
-local time, as the stats' image times are."""
-
-_INSERT_VARIATIONS = """
-INSERT INTO variations
-WITH placeholders AS (
-    SELECT session_id, p.key AS placeholder,
-           json_transform(p.value, '{"used": ["VARCHAR"], "available": ["VARCHAR"]}') AS v
-    FROM (SELECT session_id, unnest(map_entries(
-              json_transform(variations, '"MAP(VARCHAR, JSON)"'))) AS p FROM batch)
-),
-listed_values AS (
-    SELECT session_id, placeholder, value, bool_or(used) AS used
-    FROM (SELECT session_id, placeholder, unnest(v.used) AS value, true AS used FROM placeholders
-          UNION ALL
-          SELECT session_id, placeholder, unnest(v.available), false FROM placeholders)
-    WHERE value IS NOT NULL
-    GROUP BY ALL
-),
-applied AS (
-    SELECT session_id, a.key AS placeholder, a.value AS value, count(*) AS images
-    FROM (SELECT session_id, unnest(map_entries(
-              json_transform(applied, '"MAP(VARCHAR, VARCHAR)"'))) AS a
-          FROM listed WHERE applied IS NOT NULL)
-    WHERE a.value IS NOT NULL
-    GROUP BY ALL
-)
-SELECT session_id, placeholder, value, coalesce(l.used, true), coalesce(a.images, 0)
-FROM listed_values l FULL JOIN applied a USING (session_id, placeholder, value)
-ORDER BY session_id, placeholder, value
-"""
-"""One row per value a placeholder lists (``used`` or only ``available``) or an
-image applied (counted as used), with how many images applied it."""
-
 
 _QUERY_STATEMENTS = frozenset({"SELECT", "EXPLAIN"})
 
@@ -744,8 +594,35 @@ def _with_tag_list(columns: Sequence[str]) -> str:
     )
 
 
-def _details(session_path: str, *, tolerant: bool = False) -> Details:
-    return read_details(Path(fs_path(session_path)) / MANIFEST, tolerant=tolerant)
+def _part_problem(
+    details: DetailFiles, part: str, recorded: tuple[int, int, int, int] | None
+) -> str | None:
+    if recorded is None:
+        return "no record of it in sessions.db"
+    fmt, _, images_bytes, variations_bytes = recorded
+    return details.problem(part, fmt, (images_bytes, variations_bytes))
+
+
+def _rebuilt(source: tuple[Any, ...]) -> Details:
+    """One session's rows from its manifest and its recorded files (a rebuild)."""
+    _, path, stats_source, prompt, negative, seed, files = source
+    listing = orjson.loads(files) if files else {}
+    fallback = None if stats_source == "manifest" else Fallback(prompt, negative, seed)
+    return read_session_details(
+        str(Path(fs_path(path)) / MANIFEST),
+        listing.get("n", []),
+        listing.get("t", []),
+        listing.get("s", []),
+        fallback,
+    )
+
+
+def _column_list(columns: Sequence[str], types: dict[str, str]) -> str:
+    return ", ".join(f"{name} {types.get(name, 'VARCHAR')}" for name in columns)
+
+
+def _nulls(columns: Sequence[str], types: dict[str, str]) -> str:
+    return ", ".join(f"NULL::{types.get(name, 'VARCHAR')}" for name in columns)
 
 
 def _frame(rows: list[tuple[Any, ...]], columns: Sequence[str]) -> pd.DataFrame:

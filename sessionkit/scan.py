@@ -27,6 +27,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from sessionkit.detailfiles import DetailFiles
 from sessionkit.manifest import MANIFEST
 from sessionkit.names import to_text
 from sessionkit.stats import (
@@ -219,17 +220,28 @@ def index_root(
     dry_runs: bool = False,
     progress: bool = True,
     workers: int | None = None,
+    details: DetailFiles | None = None,
 ) -> ScanReport:
-    """Bring ``store`` up to date with the sessions under ``root``."""
+    """Bring ``store`` up to date with the sessions under ``root``.
+
+    With ``details``, each batch's ``images`` / ``variations`` rows are
+    written there as one part; without, they are rebuilt when first queried.
+    """
     started = time.perf_counter()
     report = ScanReport()
     candidates = find_candidates(root, dry_runs=dry_runs)
     known = store.scan_state()
-    todo = [c for c in candidates if force or _needs_compute(c, known.get(c.session_id))]
+    # in id order: each part then covers a narrow range of ids, which lets a
+    # query for one session skip every other part by its statistics alone
+    todo = sorted(
+        (c for c in candidates if force or _needs_compute(c, known.get(c.session_id))),
+        key=lambda c: c.session_id,
+    )
     report.scanned = len(candidates)
     report.unchanged = len(candidates) - len(todo)
     present: set[str] = {c.session_id for c in candidates}
-    for result in _computed(todo, progress=progress, workers=workers, writer=store):
+    writer = _Writer(store, details)
+    for result in _computed(todo, progress=progress, workers=workers, writer=writer):
         if isinstance(result, Candidate):
             present.discard(result.session_id)
             report.scanned -= 1
@@ -246,6 +258,8 @@ def index_root(
         if session_id not in present and not is_missing and (dry_runs or not is_dryrun)
     ]
     store.mark_missing(vanished)
+    if details is not None and writer.wrote:
+        details.delete(store.drop_unused_parts())
     report.missing = len(vanished)
     report.changed_ids.extend(vanished)
     report.seconds = time.perf_counter() - started
@@ -267,8 +281,31 @@ def _needs_compute(
     )
 
 
+class _Writer:
+    """Writes a batch of records: their rows' part first, then the stats that point at it.
+
+    The part is complete on disk before ``sessions.db`` refers to it, so a
+    kill between the two leaves an unused file (deleted later), never a
+    record of a file that is not there.
+    """
+
+    def __init__(self, store: Store, details: DetailFiles | None) -> None:
+        self.store = store
+        self.details = details
+        self.wrote = False
+
+    def write_records(self, records: list[SessionRecord]) -> None:
+        if not records:
+            return
+        part = None
+        if self.details is not None:
+            part = self.details.write([record.details for record in records])
+        self.store.write_records(records, part)
+        self.wrote = True
+
+
 def _computed(
-    todo: list[Candidate], *, progress: bool, workers: int | None, writer: Store
+    todo: list[Candidate], *, progress: bool, workers: int | None, writer: _Writer
 ) -> Iterator[SessionRecord | Candidate]:
     """Compute ``todo`` (in parallel when large), writing records in batches as they come."""
     batch: list[SessionRecord] = []

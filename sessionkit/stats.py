@@ -7,10 +7,9 @@ made (:class:`SessionFiles`) and the parsed manifest, and returns a
 image files. Nothing here touches a database, so every rule is tested
 directly and the scanner can run it in worker processes.
 
-Per-image rows (prompt, seed, applied variations of each image) are not
-made here: at a million images, building them in Python was most of an
-index's cost. The mirror unpacks them from the manifests when first
-queried (:mod:`sessionkit.mirror`).
+The session's per-image and per-variation rows are made here too, from the
+same manifest bytes, by the rules of :mod:`sessionkit.details`, and packed
+for the writer (:mod:`sessionkit.detailfiles`).
 
 Bump :data:`STATS_VERSION` whenever a rule changes: rows computed under an
 older version are recomputed by the next scan.
@@ -29,6 +28,7 @@ from typing import Any
 
 import orjson
 
+from sessionkit.details import Fallback, session_details
 from sessionkit.infotext import Infotext, read_infotext
 from sessionkit.manifest import (
     MANIFEST,
@@ -39,7 +39,8 @@ from sessionkit.manifest import (
     as_float,
     as_int,
     as_text,
-    read_manifest,
+    parse_manifest,
+    read_bytes,
 )
 from sessionkit.names import to_text
 
@@ -134,6 +135,10 @@ class SessionRecord:
     is_dryrun: bool
     files: str = '{"n":[],"t":[],"s":[]}'
     """The folder's image files, as :meth:`SessionFiles.listing` packs them."""
+    details: bytes = b""
+    """The session's ``images`` and ``variations`` rows, as :meth:`Details.pack` packs them."""
+    counts: tuple[int, int] = (0, 0)
+    """Distinct seeds and prompts among its images."""
 
     def stats_row(self) -> tuple[Any, ...]:
         """The stats as a tuple in :data:`STATS_COLUMNS` order."""
@@ -142,7 +147,10 @@ class SessionRecord:
     def __reduce__(self) -> tuple[type[SessionRecord], tuple[Any, ...]]:
         # records cross from worker processes by pickle, ten thousand at a time:
         # positional arguments pickle in half the time of slotted dataclass state
-        return (SessionRecord, (self.stats, self.signature, self.is_dryrun, self.files))
+        return (
+            SessionRecord,
+            (self.stats, self.signature, self.is_dryrun, self.files, self.details, self.counts),
+        )
 
 
 def is_image_name(name: str) -> bool:
@@ -156,8 +164,11 @@ def compute_session(files: SessionFiles, manifest: ParsedManifest | None = None)
     ``manifest`` is the parsed ``manifest.json``; when omitted it is read from
     the folder (``None`` and no manifest file means the session has none).
     """
+    data: bytes | None = None
     if manifest is None and files.has_manifest:
-        manifest = read_manifest(os.path.join(files.path, MANIFEST))  # noqa: PTH118 - per session, str is cheaper
+        read = read_bytes(os.path.join(files.path, MANIFEST))  # noqa: PTH118 - per session, str is cheaper
+        manifest = read if isinstance(read, Unreadable) else parse_manifest(read)
+        data = read if isinstance(read, bytes) else None
     usable = manifest if isinstance(manifest, Manifest) else None
     stats = SessionStats(
         session_id=files.session_id,
@@ -177,8 +188,18 @@ def compute_session(files: SessionFiles, manifest: ParsedManifest | None = None)
     _apply_times(stats, files, usable)
     if usable is not None:
         stats.is_seed_sweep = int(is_seed_sweep(usable, stats.images_expected))
+    fallback = (
+        None if usable else Fallback(stats.resolved_prompt, stats.negative_prompt, stats.seed_base)
+    )
+    names = [to_text(name) for name in files.names]  # as the listing stores them
+    details = session_details(data if usable else None, names, files.mtimes, files.sizes, fallback)
     return SessionRecord(
-        stats=stats, signature=files.signature, is_dryrun=files.is_dryrun, files=files.listing()
+        stats=stats,
+        signature=files.signature,
+        is_dryrun=files.is_dryrun,
+        files=files.listing(),
+        details=details.pack(files.session_id),
+        counts=details.counts(),
     )
 
 

@@ -40,6 +40,7 @@ from typing import Any, TypeVar
 
 import orjson
 
+from sessionkit.detailfiles import Part
 from sessionkit.errors import SessionKitError
 from sessionkit.stats import STATS_COLUMNS, STATS_VERSION, SessionRecord
 
@@ -80,6 +81,8 @@ IMAGE_METADATA_COLUMNS = (
 STARS_RANGE = range(1, 6)
 STATE_COLUMNS = ("signature", "is_dryrun", "missing_since")
 """Columns sessionkit keeps after the data-model ones in ``sessionkit_stats``."""
+_IN_BATCH = 500
+"""Ids per ``IN (...)`` list: well under SQLite's limit on parameters."""
 
 
 class DatabaseLocked(SessionKitError):
@@ -187,6 +190,25 @@ SELECT f.session_id,
 FROM sessionkit_files f, json_each(f.files, '$.n') n;
 """
 
+# Which part file (sessionkit.detailfiles) holds each session's current
+# ``images`` / ``variations`` rows, and each part's format and file sizes:
+# the files are trusted only as far as these rows say.
+_PARTS_DDL = """
+CREATE TABLE IF NOT EXISTS sessionkit_details (
+    session_id TEXT PRIMARY KEY,
+    part TEXT NOT NULL,
+    seeds INTEGER NOT NULL,
+    prompts INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessionkit_detail_parts (
+    part TEXT PRIMARY KEY,
+    format INTEGER NOT NULL,
+    sessions INTEGER NOT NULL,
+    images_bytes INTEGER NOT NULL,
+    variations_bytes INTEGER NOT NULL
+);
+"""
+
 _SETTINGS_DDL = (
     "CREATE TABLE IF NOT EXISTS sessionkit_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
 )
@@ -241,7 +263,7 @@ def _current_schema(con: sqlite3.Connection) -> None:
     WebUI's DDL): the WebUI's ``session_stats`` and ``schema_version`` are
     not sessionkit's to create or touch.
     """
-    _run_script(con, _STATS_DDL + _STATS_INDEXES_DDL + _FILES_DDL)
+    _run_script(con, _STATS_DDL + _STATS_INDEXES_DDL + _FILES_DDL + _PARTS_DDL)
     con.execute(_SETTINGS_DDL)
     con.execute(_METADATA_DDL)
     con.execute(_IMAGE_METADATA_DDL)
@@ -327,6 +349,11 @@ def _give_webui_stats_back(con: sqlite3.Connection) -> None:
             return
 
 
+def _detail_parts(con: sqlite3.Connection) -> None:
+    """Add the tables recording the Parquet parts (sessions without one are rebuilt when used)."""
+    _run_script(con, _PARTS_DDL)
+
+
 def _is_sessionkit_stats(columns: list[str]) -> bool:
     """Whether a stats table has sessionkit's layout (the WebUI's has no ``session_path``)."""
     return "session_path" in columns
@@ -349,6 +376,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "session_files: image files per session; manifests stay the source", _files_only),
     Migration(4, "sessionkit_* table names; the WebUI's session_stats back", _sessionkit_names),
     Migration(5, "image_metadata: the user's marks on single images", _image_metadata),
+    Migration(
+        6, "sessionkit_details: the Parquet part holding each session's images", _detail_parts
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
@@ -520,11 +550,18 @@ class Store:
     # -- reads -------------------------------------------------------------
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """Run a read query; used by the mirror and the scanner."""
+        """Run any read query, for tests and diagnostics.
+
+        sessionkit's own modules use the named reads below instead: SQL on
+        these tables is written only in this module (tests/test_layers.py).
+        """
+        return self._rows(sql, params)
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
             return self._con.execute(sql, params).fetchall()
 
-    def batches(
+    def _batches(
         self, sql: str, params: Sequence[Any] = (), size: int = 256
     ) -> Iterator[list[tuple[Any, ...]]]:
         """Run a read query and yield its rows ``size`` at a time (big results, bounded memory)."""
@@ -539,18 +576,91 @@ class Store:
     def data_version(self) -> int:
         """A number that changes when another connection commits to the file (SQLite's
         ``PRAGMA data_version``; this connection's own commits leave it as it is)."""
-        return int(self.rows("PRAGMA data_version")[0][0])
+        return int(self._rows("PRAGMA data_version")[0][0])
 
     def stats_stamps(self) -> set[tuple[str, str, str | None]]:
         """``(session_id, stats_computed_at, missing_since)`` per session: what an index changes."""
-        rows = self.rows(
+        rows = self._rows(
             "SELECT session_id, stats_computed_at, missing_since FROM sessionkit_stats"
         )
         return {(row[0], row[1], row[2]) for row in rows}
 
+    def session_ids(self) -> list[str]:
+        """Every known session id (for "did you mean" hints)."""
+        return [row[0] for row in self._rows("SELECT session_id FROM sessionkit_stats")]
+
+    def stats_batches(
+        self, session_ids: Sequence[str] | None = None, size: int = 2000
+    ) -> Iterator[list[tuple[Any, ...]]]:
+        """Stats rows (:data:`STATS_COLUMNS`, then ``is_dryrun``, ``missing_since``), in batches.
+
+        All sessions, or those of ``session_ids``.
+        """
+        columns = ", ".join((*STATS_COLUMNS, "is_dryrun", "missing_since"))
+        if session_ids is None:
+            yield from self._batches(f"SELECT {columns} FROM sessionkit_stats", (), size)
+            return
+        ids = list(session_ids)
+        for start in range(0, len(ids), _IN_BATCH):
+            chunk = ids[start : start + _IN_BATCH]
+            yield from self._batches(
+                f"SELECT {columns} FROM sessionkit_stats "
+                f"WHERE session_id IN ({', '.join('?' * len(chunk))})",
+                chunk,
+                size,
+            )
+
+    def metadata_rows(self, session_id: str | None = None) -> list[tuple[Any, ...]]:
+        """``session_metadata`` rows as stored (:data:`METADATA_COLUMNS`): all, or one session's."""
+        select = f"SELECT {', '.join(METADATA_COLUMNS)} FROM session_metadata"
+        if session_id is None:
+            return self._rows(select)
+        return self._rows(f"{select} WHERE session_id = ?", (session_id,))
+
+    def detail_parts(self) -> list[tuple[str, int, int, int, int]]:
+        """Every recorded part: ``(part, format, sessions, images_bytes, variations_bytes)``.
+
+        ``sessions`` is how many sessions it was written with; fewer point to
+        it once some of them were indexed again.
+        """
+        return self._rows(
+            "SELECT part, format, sessions, images_bytes, variations_bytes "
+            "FROM sessionkit_detail_parts"
+        )
+
+    def detail_owners(self) -> list[tuple[str, str, int, int]]:
+        """For each session with stored rows: ``(session_id, part, seeds, prompts)``."""
+        return self._rows("SELECT session_id, part, seeds, prompts FROM sessionkit_details")
+
+    def sessions_without_details(self) -> list[str]:
+        """Sessions whose rows were never stored (a database an older sessionkit indexed)."""
+        return [
+            row[0]
+            for row in self._rows(
+                "SELECT session_id FROM sessionkit_stats s WHERE NOT EXISTS "
+                "(SELECT 1 FROM sessionkit_details d WHERE d.session_id = s.session_id)"
+            )
+        ]
+
+    def detail_sources(self, session_ids: Sequence[str]) -> list[tuple[Any, ...]]:
+        """What rebuilding a session's rows needs: ``(session_id, session_path,
+        stats_source, resolved_prompt, negative_prompt, seed_base, files)``."""
+        ids = list(session_ids)
+        found: list[tuple[Any, ...]] = []
+        for start in range(0, len(ids), _IN_BATCH):
+            chunk = ids[start : start + _IN_BATCH]
+            found += self._rows(
+                "SELECT s.session_id, s.session_path, s.stats_source, s.resolved_prompt, "
+                "s.negative_prompt, s.seed_base, f.files FROM sessionkit_stats s "
+                "LEFT JOIN sessionkit_files f USING (session_id) "
+                f"WHERE s.session_id IN ({', '.join('?' * len(chunk))})",
+                chunk,
+            )
+        return found
+
     def scan_state(self) -> dict[str, tuple[str | None, int | None, bool, bool]]:
         """``{session_id: (signature, stats_version, is_dryrun, is_missing)}`` for the scanner."""
-        rows = self.rows(
+        rows = self._rows(
             "SELECT session_id, signature, stats_version, is_dryrun, missing_since IS NOT NULL "
             "FROM sessionkit_stats"
         )
@@ -559,21 +669,21 @@ class Store:
     def stats(self, session_id: str) -> dict[str, Any] | None:
         """The ``sessionkit_stats`` row of one session, with sessionkit's extra columns."""
         columns = (*STATS_COLUMNS, *STATE_COLUMNS)
-        found = self.rows(
+        found = self._rows(
             f"SELECT {', '.join(columns)} FROM sessionkit_stats WHERE session_id = ?", (session_id,)
         )
         return dict(zip(columns, found[0], strict=True)) if found else None
 
     def metadata(self, session_id: str) -> dict[str, Any] | None:
         """The ``session_metadata`` row as stored (``tags`` still JSON text), or ``None``."""
-        found = self.rows(
+        found = self._rows(
             f"SELECT {', '.join(METADATA_COLUMNS)} FROM session_metadata WHERE session_id = ?",
             (session_id,),
         )
         return dict(zip(METADATA_COLUMNS, found[0], strict=True)) if found else None
 
     def setting(self, key: str) -> str | None:
-        found = self.rows("SELECT value FROM sessionkit_settings WHERE key = ?", (key,))
+        found = self._rows("SELECT value FROM sessionkit_settings WHERE key = ?", (key,))
         return str(found[0][0]) if found else None
 
     def set_setting(self, key: str, value: str) -> None:
@@ -589,12 +699,13 @@ class Store:
 
     # -- stats writes ------------------------------------------------------
 
-    def write_records(self, records: Sequence[SessionRecord]) -> None:
-        """Replace the stats and image files of ``records`` in one transaction.
+    def write_records(self, records: Sequence[SessionRecord], part: Part | None = None) -> None:
+        """Replace the stats, image files and rows' ``part`` of ``records`` in one transaction.
 
         A record whose manifest could not be used is stored without a
         signature, so the next scan reads it again (it may have been caught
-        half-written). Writing a record clears its missing mark.
+        half-written). Writing a record clears its missing mark. ``part`` is
+        the file its ``images`` / ``variations`` rows were just written to.
         """
         if not records:
             return
@@ -619,8 +730,43 @@ class Store:
                     stats_rows,
                 )
                 con.executemany("INSERT OR REPLACE INTO sessionkit_files VALUES (?, ?)", files)
+                if part is not None:
+                    _record_part(con, part, [(r.stats.session_id, *r.counts) for r in records])
+                else:  # rows not written: rebuilt from the manifest when next needed
+                    con.executemany(
+                        "DELETE FROM sessionkit_details WHERE session_id = ?",
+                        [(r.stats.session_id,) for r in records],
+                    )
 
         self._retry(write)
+
+    def record_part(self, part: Part, owners: Sequence[tuple[str, int, int]]) -> None:
+        """Point ``owners`` (``(session_id, seeds, prompts)``) at a part rebuilt from manifests."""
+
+        def write() -> None:
+            with self._transaction() as con:
+                _record_part(con, part, owners)
+
+        self._retry(write)
+
+    def drop_unused_parts(self) -> list[str]:
+        """Forget parts no session points to any more; return them, for their files to go."""
+
+        def write() -> list[str]:
+            with self._transaction() as con:
+                unused = [
+                    row[0]
+                    for row in con.execute(
+                        "SELECT part FROM sessionkit_detail_parts p WHERE NOT EXISTS "
+                        "(SELECT 1 FROM sessionkit_details d WHERE d.part = p.part)"
+                    )
+                ]
+                con.executemany(
+                    "DELETE FROM sessionkit_detail_parts WHERE part = ?", [(p,) for p in unused]
+                )
+            return unused
+
+        return self._retry(write)
 
     def mark_missing(self, session_ids: Iterable[str]) -> None:
         """Flag sessions whose folder is gone; their rows (and metadata) stay."""
@@ -731,10 +877,10 @@ class Store:
         session's, or some images of one session."""
         sql = f"SELECT {', '.join(IMAGE_METADATA_COLUMNS)} FROM image_metadata"
         if session_id is None:
-            return self.rows(sql)
+            return self._rows(sql)
         if filenames is None:
-            return self.rows(f"{sql} WHERE session_id = ?", (session_id,))
-        return self.rows(
+            return self._rows(f"{sql} WHERE session_id = ?", (session_id,))
+        return self._rows(
             f"{sql} WHERE session_id = ? AND filename IN (SELECT value FROM json_each(?))",
             (session_id, orjson.dumps(list(filenames)).decode()),
         )
@@ -881,6 +1027,19 @@ IMAGE_METADATA_DEFAULTS: Mapping[str, Any] = {
     "tags": "[]",
     "note": None,
 }
+
+
+def _record_part(
+    con: sqlite3.Connection, part: Part, owners: Sequence[tuple[str, int, int]]
+) -> None:
+    con.execute(
+        "INSERT OR REPLACE INTO sessionkit_detail_parts VALUES (?, ?, ?, ?, ?)",
+        (part.name, part.format, len(owners), *part.sizes),
+    )
+    con.executemany(
+        "INSERT OR REPLACE INTO sessionkit_details VALUES (?, ?, ?, ?)",
+        [(session_id, part.name, seeds, prompts) for session_id, seeds, prompts in owners],
+    )
 
 
 def validate_metadata(changes: Mapping[str, Any]) -> dict[str, Any]:

@@ -98,7 +98,7 @@ def test_its_own_writes_do_not_make_it_reload(
     kit: SessionKit, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[int] = []
-    monkeypatch.setattr(kit._mirror, "catch_up", lambda: calls.append(1))
+    monkeypatch.setattr(kit.mirror, "catch_up", lambda: calls.append(1))  # built on first use
     kit.update_metadata(PORTRAIT, add_tags=["mine"])
     kit.index(force=True)
     assert kit.count(tags=["mine"]) == 1

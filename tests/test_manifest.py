@@ -21,7 +21,6 @@ from edge_cases import (
 from sessionkit import manifest as manifest_module
 from sessionkit.manifest import (
     MANIFEST,
-    Details,
     ImageEntry,
     Manifest,
     Unreadable,
@@ -29,7 +28,6 @@ from sessionkit.manifest import (
     as_float,
     as_int,
     parse_manifest,
-    read_details,
     read_manifest,
 )
 
@@ -477,123 +475,5 @@ def _write(path: Path, data: bytes) -> Path:
     return path
 
 
-# -- read_details ---------------------------------------------------------------
-
-
-def _details(tmp_path: Path, data: bytes, *, tolerant: bool = False) -> Details:
-    path = tmp_path / MANIFEST
-    path.write_bytes(data)
-    return read_details(path, tolerant=tolerant)
-
-
 def test_manifest_file_name() -> None:
     assert MANIFEST == "manifest.json"
-
-
-def test_details_default_to_empty_json() -> None:
-    assert Details() == ("[]", "{}")
-    assert Details().images == "[]" and Details().variations == "{}"
-
-
-def test_read_details_hands_over_the_files_own_text(tmp_path: Path) -> None:
-    """The fast way: the two values exactly as written, spacing and key order kept."""
-    images = '[ {"filename": "a.png",  "seed": 1, "prompt": "caf\u00e9"},\n {"seed": "2"} ]'
-    variations = '{"B": {"used": ["x"]},  "A": {"available": [1, 2]}}'
-    data = (
-        f'{{"images": {images}, "status": "ongoing",'
-        f' "snapshot": {{"version": "2.0", "variations": {variations}}}}}'
-    ).encode()
-    assert _details(tmp_path, data) == Details(images, variations)
-
-
-def test_read_details_of_the_current_writer(tmp_path: Path) -> None:
-    found = _details(tmp_path, CURRENT)
-    document = json.loads(CURRENT)
-    assert json.loads(found.images) == document["images"]
-    assert json.loads(found.variations) == document["snapshot"]["variations"]
-    assert found.images in CURRENT.decode()  # the text itself, not a re-encoding
-    assert found.variations in CURRENT.decode()
-
-
-def test_read_details_tolerantly_rewrites_the_values(tmp_path: Path) -> None:
-    data = (
-        b'{"images": [ {"filename": "a.png",  "seed": 1} ],'
-        b' "snapshot": {"variations": {"A": {"used": ["x"]}}}}'
-    )
-    assert _details(tmp_path, data, tolerant=True) == Details(
-        '[{"filename":"a.png","seed":1}]', '{"A":{"used":["x"]}}'
-    )
-    assert _details(tmp_path, data) == Details(
-        '[ {"filename": "a.png",  "seed": 1} ]', '{"A": {"used": ["x"]}}'
-    )
-
-
-@pytest.mark.parametrize("tolerant", [False, True], ids=["fast", "tolerant"])
-def test_read_details_of_what_only_the_tolerant_way_reads(tmp_path: Path, tolerant: bool) -> None:
-    r"""NaN, a lone surrogate (``\ud800``), a BOM, a byte that is not UTF-8: still read."""
-    data = (
-        b'\xef\xbb\xbf{"snapshot": {"api_params": {"cfg_scale": NaN},'
-        b' "variations": {"E\\ud800": {"used": ["caf\xe9"]}}},'
-        b' "images": [{"filename": "a.png", "prompt": "smile \\ud83d", "seed": NaN}, 7, "x"]}'
-    )
-    found = _details(tmp_path, data, tolerant=tolerant)
-    assert json.loads(found.images) == [
-        {"filename": "a.png", "prompt": "smile \ufffd", "seed": None}
-    ]
-    assert json.loads(found.variations) == {"E\ufffd": {"used": ["caf\ufffd"]}}
-    found.images.encode("utf-8")  # no surrogate left for DuckDB to refuse
-
-
-@pytest.mark.parametrize("tolerant", [False, True], ids=["fast", "tolerant"])
-@pytest.mark.parametrize(
-    ("data", "expected"),
-    [
-        (b'{"images": {"a": 1}, "snapshot": {"variations": []}}', Details()),
-        (b'{"images": "[1]", "snapshot": {"variations": "{}"}}', Details()),
-        (b'{"images": null, "snapshot": null}', Details()),
-        (b'{"images": [{"seed": 1}], "snapshot": "text"}', Details(images='[{"seed":1}]')),
-        (b'{"snapshot": {"variations": {"A": {}}}}', Details(variations='{"A":{}}')),
-        (b"{}", Details()),
-        (b"[1, 2]", Details()),
-        (b'"text"', Details()),
-        (b"not json", Details()),
-        (b'{"images": [{"seed": 1}', Details()),  # half-written
-        (b"", Details()),
-    ],
-    ids=[
-        "object_images_array_variations",
-        "json_text_in_strings",
-        "nulls",
-        "snapshot_not_an_object",
-        "no_images",
-        "empty_object",
-        "array",
-        "string",
-        "not_json",
-        "half_written",
-        "empty_file",
-    ],
-)
-def test_read_details_of_values_of_the_wrong_kind(
-    tmp_path: Path, data: bytes, expected: Details, tolerant: bool
-) -> None:
-    """An ``images`` that is not an array or ``variations`` that is not an object is empty."""
-    found = _details(tmp_path, data, tolerant=tolerant)
-    assert (json.loads(found.images), json.loads(found.variations)) == (
-        json.loads(expected.images),
-        json.loads(expected.variations),
-    )
-
-
-def test_read_details_without_a_usable_file(tmp_path: Path) -> None:
-    assert read_details(tmp_path / MANIFEST) == Details()
-    assert read_details(tmp_path / MANIFEST, tolerant=True) == Details()
-    (tmp_path / "folder").mkdir()
-    (tmp_path / "folder" / MANIFEST).mkdir()
-    assert read_details(tmp_path / "folder" / MANIFEST) == Details()
-
-
-def test_read_details_over_the_size_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(manifest_module, "MAX_MANIFEST_BYTES", 1024)
-    assert _details(tmp_path, CURRENT) == Details()
-    assert _details(tmp_path, b'{"images": [{"seed": 1}]}') == Details('[{"seed": 1}]')

@@ -1,11 +1,11 @@
-"""The mirror's ``images`` and ``variations`` relations, unpacked by DuckDB (docs/data-model.md).
+"""The mirror's ``images`` and ``variations`` relations (docs/data-model.md).
 
 Each test writes session folders under ``tmp_path``, indexes them with a
 :class:`~sessionkit.SessionKit` and reads the relations with SQL, the way a
-user does. The rows come from two sources: each session's ``manifest.json``
-as it is when the relations are loaded (what it says of each image) and the
-image files the last scan found (``session_files``). The old Python-level
-``image_rows`` / ``variation_rows`` rules hold at this level now:
+user does. The rows come from two sources, combined when a session is
+indexed (:mod:`sessionkit.details`) and kept in Parquet parts: its
+``manifest.json`` (what it says of each image) and the image files the scan
+found. The rules:
 
 * one ``images`` row per file name listed in the manifest (the first entry of
   a name wins; empty or null names are skipped) or found on disk;
@@ -38,9 +38,7 @@ import pytest
 from builders import png_bytes
 from edge_cases import EDGE_CASES, HAIR, MODEL
 from sessionkit import SessionKit
-from sessionkit import mirror as mirror_module
-from sessionkit.manifest import Details, read_details
-from sessionkit.mirror import IMAGE_COLUMNS, VARIATION_COLUMNS
+from sessionkit.details import IMAGE_COLUMNS, VARIATION_COLUMNS
 
 INFOTEXT = (
     "{prompt}\nNegative prompt: {negative}\n"
@@ -526,7 +524,7 @@ def test_folder_names_with_punctuation(
     }
 
 
-# -- manifests DuckDB cannot read as written --------------------------------------------------
+# -- manifests the typed decoder refuses ------------------------------------------------------
 
 
 def test_a_lone_surrogate_escape_still_gives_the_rows(
@@ -580,69 +578,6 @@ def test_an_integer_past_64_bits_in_a_tolerant_read_keeps_the_rows(
     )
     write_folder(root, "s", data)
     assert seeds(open_kit(), "s") == {"a.png": 1, "b.png": None}
-
-
-class _RefusedByDuckDB:
-    """``read_details`` whose fast text for some sessions DuckDB cannot read."""
-
-    def __init__(self, bad: set[str], *, tolerant_too: bool = False) -> None:
-        self.bad = bad
-        self.tolerant_too = tolerant_too
-        self.calls: list[tuple[str, bool]] = []
-
-    def __call__(self, path: Path, *, tolerant: bool = False) -> Details:
-        session = Path(path).parent.name
-        self.calls.append((session, tolerant))
-        if session in self.bad and (self.tolerant_too or not tolerant):
-            # a lone surrogate escape: valid for Python's json, refused by DuckDB
-            return Details('[{"filename": "a.png", "seed": 1, "prompt": "\\ud800"}]', "{}")
-        return read_details(path, tolerant=tolerant)
-
-
-def test_a_session_duckdb_refuses_is_read_again_the_tolerant_way(
-    root: Path, open_kit: Callable[..., SessionKit], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    document = {
-        "snapshot": {"variations": {"HAIR": {"used": ["bob"]}}},
-        "images": [entry("a.png", 1, prompt="a", applied_variations={"HAIR": "bob"})],
-    }
-    for session in ("s1", "s2", "s3"):
-        write_folder(root, session, document, ["a.png", "z_seed-9.png"])
-    kit = open_kit()
-    fake = _RefusedByDuckDB({"s2"})
-    monkeypatch.setattr(mirror_module, "read_details", fake)
-    for session in ("s1", "s2", "s3"):  # the batch failed: every session was retried alone
-        assert {
-            name: (row["seed"], row["prompt"]) for name, row in images(kit, session).items()
-        } == {
-            "a.png": (1, "a"),
-            "z_seed-9.png": (9, None),
-        }, session
-        assert variations(kit, session) == {("HAIR", "bob"): (True, 1)}
-    assert ("s2", False) in fake.calls and ("s2", True) in fake.calls
-
-
-def test_a_session_duckdb_refuses_both_ways_keeps_its_files(
-    root: Path, open_kit: Callable[..., SessionKit], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    document = {
-        "snapshot": {"variations": {"HAIR": {"used": ["bob"]}}},
-        "images": [entry("a.png", 1, prompt="a", applied_variations={"HAIR": "bob"})],
-    }
-    for session in ("s1", "s2"):
-        write_folder(root, session, document, ["a.png", "z_seed-9.png"])
-    kit = open_kit()
-    monkeypatch.setattr(mirror_module, "read_details", _RefusedByDuckDB({"s2"}, tolerant_too=True))
-    refused = images(kit, "s2")
-    assert {
-        name: (row["seed"], row["prompt"], row["on_disk"]) for name, row in refused.items()
-    } == {
-        "a.png": (None, None, True),  # no manifest row: a file with no seed in its name
-        "z_seed-9.png": (9, None, True),
-    }
-    assert variations(kit, "s2") == {}
-    assert images(kit, "s1")["a.png"]["prompt"] == "a"
-    assert variations(kit, "s1") == {("HAIR", "bob"): (True, 1)}
 
 
 # -- variations -------------------------------------------------------------------------------

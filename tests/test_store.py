@@ -52,12 +52,14 @@ def test_new_database_is_wal_with_busy_timeout_and_versioned(store: Store) -> No
         "sessionkit_stats",
         "sessionkit_files",
         "sessionkit_settings",
+        "sessionkit_details",
+        "sessionkit_detail_parts",
         "session_metadata",
         "image_metadata",
     }
     views = {row[0] for row in store.rows("SELECT name FROM sqlite_master WHERE type='view'")}
     assert views == {"sessionkit_images"}
-    assert SCHEMA_VERSION == 5
+    assert SCHEMA_VERSION == 6
 
 
 def test_session_metadata_is_created_with_the_webui_ddl(store: Store) -> None:
@@ -135,7 +137,7 @@ def test_version_2_database_migrates_to_the_new_names_and_keeps_metadata(tmp_pat
 
     store = Store(path)
     versions = store.rows("SELECT version FROM sessionkit_schema ORDER BY version")
-    assert versions == [(1,), (2,), (3,), (4,), (5,)]
+    assert versions == [(1,), (2,), (3,), (4,), (5,), (6,)]
     tables = {row[0] for row in store.rows("SELECT name FROM sqlite_master WHERE type='table'")}
     views = {row[0] for row in store.rows("SELECT name FROM sqlite_master WHERE type='view'")}
     assert tables == {
@@ -143,6 +145,8 @@ def test_version_2_database_migrates_to_the_new_names_and_keeps_metadata(tmp_pat
         "sessionkit_stats",
         "sessionkit_files",
         "sessionkit_settings",
+        "sessionkit_details",
+        "sessionkit_detail_parts",
         "session_metadata",
         "image_metadata",
     }

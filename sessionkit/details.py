@@ -1,0 +1,399 @@
+"""Per-image and per-variation facts of one session: the rules of the ``images`` and
+``variations`` relations (see docs/sql.md), applied once, when the session is indexed.
+
+The scanner reads every manifest anyway; :func:`session_details` decodes its
+``images`` list and ``snapshot.variations`` once more, with a typed msgspec
+decoder, merges them with the folder listing and returns the rows packed as
+columns (:class:`Details`). The rows are then kept on disk
+(:mod:`sessionkit.detailfiles`), so no later process parses a manifest again.
+
+The rules, once:
+
+* one ``images`` row per file name listed in the manifest (the first entry of
+  a name wins; empty or null names are skipped) or found on disk, listed
+  entries in the manifest's order, then unlisted files by name;
+* a manifest entry gives seed, prompts and applied variations; a file the
+  manifest does not list gets the seed written in its name (``_seed-N``);
+* when the session has no usable manifest, the first image by name gets the
+  prompts and seed its infotext gave the stats;
+* ``on_disk``, ``file_mtime`` and ``file_size`` come from the listing;
+* text fields of another JSON type are kept as their JSON text (``12`` is
+  ``"12"``); seeds are integers the way :func:`~sessionkit.manifest.as_int`
+  reads them; ``applied_variations`` is a non-empty object's JSON text, else null;
+* one ``variations`` row per (placeholder, value) listed as used or available,
+  or applied by an entry of the manifest (counted as used), with how many
+  entries applied it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from itertools import chain
+from typing import Annotated, Any
+
+import msgspec
+import orjson
+
+from sessionkit.manifest import (
+    Manifest,
+    as_int,
+    decode_leniently,
+    map_scalars,
+    no_surrogates,
+    parse_manifest,
+    read_bytes,
+    within_64_bits,
+)
+
+IMAGE_COLUMNS = (
+    "session_id",
+    "filename",
+    "seed",
+    "prompt",
+    "negative_prompt",
+    "applied_variations",
+    "on_disk",
+    "file_mtime",
+    "file_size",
+)
+VARIATION_COLUMNS = ("session_id", "placeholder", "value", "used", "images")
+
+_SEED_IN_NAME = re.compile(r"_seed-(-?\d+)")
+
+
+_Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
+
+
+class _Entry(msgspec.Struct, gc=False):
+    """One element of a manifest's ``images`` list, every field as decoded."""
+
+    filename: Any = None
+    seed: Any = None
+    prompt: Any = None
+    negative_prompt: Any = None
+    applied_variations: Any = None
+
+
+class _TypedEntry(msgspec.Struct, gc=False):
+    """An element as the current writers write it: checked by the decoder, no conversion."""
+
+    filename: str | None = None
+    seed: _Int64 | None = None
+    prompt: str | None = None
+    negative_prompt: str | None = None
+    applied_variations: dict[str, str] | None = None
+
+
+class _TypedVariation(msgspec.Struct, gc=False):
+    used: list[str] | None = None
+    available: list[str] | None = None
+
+
+class _TypedSnapshot(msgspec.Struct, gc=False):
+    variations: dict[str, _TypedVariation] | None = None
+
+
+class _Typed(msgspec.Struct, gc=False):
+    """A well-formed manifest: decoded without a dict per image or a test per value."""
+
+    snapshot: _TypedSnapshot | None = None
+    images: list[_TypedEntry] | None = None
+
+
+_DECODER = msgspec.json.Decoder(_Typed)
+
+
+@dataclass(slots=True)
+class Details:
+    """One session's ``images`` and ``variations`` rows, as parallel columns.
+
+    Columns rather than a tuple per row: lists of plain values are the
+    cheapest shape to build, to pickle from a worker and to pack.
+    ``file_mtime`` is whole seconds since the epoch here; the writer turns
+    it into local ISO time. ``applied_variations`` holds each image's
+    non-empty object (written as JSON text by the writer) or ``None``.
+    """
+
+    filename: list[str] = field(default_factory=list)
+    seed: list[int | None] = field(default_factory=list)
+    prompt: list[str | None] = field(default_factory=list)
+    negative_prompt: list[str | None] = field(default_factory=list)
+    applied_variations: list[dict[str, Any] | None] = field(default_factory=list)
+    on_disk: list[bool] = field(default_factory=list)
+    file_mtime: list[int | None] = field(default_factory=list)
+    file_size: list[int | None] = field(default_factory=list)
+    placeholder: list[str] = field(default_factory=list)
+    value: list[str] = field(default_factory=list)
+    used: list[bool] = field(default_factory=list)
+    images: list[int] = field(default_factory=list)
+
+    def pack(self, session_id: str) -> bytes:
+        """The session's rows as one JSON object, the shape :mod:`~sessionkit.detailfiles` reads."""
+        columns = {
+            "i": session_id,
+            "f": self.filename,
+            "s": self.seed,
+            "p": self.prompt,
+            "n": self.negative_prompt,
+            "a": self.applied_variations,
+            "d": self.on_disk,
+            "t": self.file_mtime,
+            "z": self.file_size,
+            "h": self.placeholder,
+            "v": self.value,
+            "u": self.used,
+            "c": self.images,
+        }
+        try:
+            return orjson.dumps(columns)
+        except orjson.JSONEncodeError:  # a lone surrogate (from a file name or a lenient read)
+            return orjson.dumps(map_scalars(columns, no_surrogates))
+
+    def counts(self) -> tuple[int, int]:
+        """Distinct seeds and distinct prompts among the images (for seed-sweep summaries)."""
+        seeds = set(self.seed)
+        prompts = set(self.prompt)
+        return len(seeds - {None}), len(prompts - {None})
+
+
+@dataclass(frozen=True, slots=True)
+class Fallback:
+    """What the first image's infotext gave a session without a usable manifest."""
+
+    prompt: str | None = None
+    negative_prompt: str | None = None
+    seed: int | None = None
+
+
+def session_details(
+    manifest: bytes | None,
+    names: list[str],
+    mtimes: list[int],
+    sizes: list[int],
+    fallback: Fallback | None = None,
+) -> Details:
+    """Apply the rules above to one session's manifest bytes and image files.
+
+    ``manifest`` is ``None`` when the session has no usable one; ``fallback``
+    is given when the stats came from the first image's infotext instead.
+    """
+    details = Details()
+    entries: list[_TypedEntry] | list[_Entry] = []
+    variations: dict[str, Any] = {}
+    typed = _typed(manifest) if manifest else None
+    if manifest:
+        if typed is not None:
+            entries = typed.images or []
+            snapshot = typed.snapshot.variations if typed.snapshot else None
+            variations = {
+                name: {"used": spec.used, "available": spec.available}
+                for name, spec in (snapshot or {}).items()
+            }
+            _listed_typed(typed.images or [], details)
+        else:
+            entries, variations = _tolerant(manifest)
+            _listed_images(entries, details)
+    listed = {name: row for row, name in enumerate(details.filename)}
+    _add_files(details, listed, names, mtimes, sizes, fallback)
+    _add_variations(details, entries, variations, typed=typed is not None)
+    return details
+
+
+def _typed(data: bytes) -> _Typed | None:
+    try:
+        return _DECODER.decode(data)
+    except (msgspec.MsgspecError, ValueError, RecursionError):
+        return None
+
+
+def _tolerant(data: bytes) -> tuple[list[_Entry], dict[str, Any]]:
+    """Any other manifest, read the lenient way of :mod:`sessionkit.manifest`.
+
+    That way accepts a byte-order mark, ``NaN``, bytes that are not UTF-8 and
+    lone surrogates, and values of any type where an object or a list belongs.
+    """
+    document = decode_leniently(data)
+    if not isinstance(document, dict):
+        return [], {}
+    snapshot = document.get("snapshot")
+    variations = snapshot.get("variations") if isinstance(snapshot, dict) else None
+    return _entries(document.get("images")), variations if isinstance(variations, dict) else {}
+
+
+def _entries(images: Any) -> list[_Entry]:
+    if not isinstance(images, list):
+        return []
+    return [
+        _Entry(
+            item.get("filename"),
+            item.get("seed"),
+            item.get("prompt"),
+            item.get("negative_prompt"),
+            item.get("applied_variations"),
+        )
+        for item in images
+        if isinstance(item, dict)
+    ]
+
+
+def _text(value: Any) -> str | None:
+    """A string as it is, another JSON value as its JSON text, null as ``None``."""
+    if value is None or isinstance(value, str):
+        return value
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:  # an integer past 64 bits, read as null everywhere
+        return orjson.dumps(map_scalars(value, within_64_bits)).decode()
+
+
+def _listed_typed(entries: list[_TypedEntry], details: Details) -> None:
+    """The common case: unique, non-empty names, typed values: whole columns at once."""
+    names = [entry.filename for entry in entries]
+    if "" in names or None in names or len(set(names)) != len(names):
+        _listed_images(entries, details)
+        return
+    details.filename = names  # type: ignore[assignment]  # no None: checked above
+    details.seed = [entry.seed for entry in entries]
+    details.prompt = [entry.prompt for entry in entries]
+    details.negative_prompt = [entry.negative_prompt for entry in entries]
+    details.applied_variations = [entry.applied_variations or None for entry in entries]
+    details.on_disk = [False] * len(names)
+    details.file_mtime = [None] * len(names)
+    details.file_size = [None] * len(names)
+
+
+def _listed_images(entries: Sequence[_Entry | _TypedEntry], details: Details) -> None:
+    """One row per listed file name, the first entry of a name winning, values converted."""
+    seen: set[str] = set()
+    for entry in entries:
+        name = _text(entry.filename)
+        if not name or name in seen:
+            continue
+        seen.add(name)
+        details.filename.append(name)
+        details.seed.append(as_int(entry.seed))
+        details.prompt.append(_text(entry.prompt))
+        details.negative_prompt.append(_text(entry.negative_prompt))
+        applied = entry.applied_variations
+        details.applied_variations.append(
+            applied if isinstance(applied, dict) and applied else None
+        )
+        details.on_disk.append(False)
+        details.file_mtime.append(None)
+        details.file_size.append(None)
+
+
+def _add_files(
+    details: Details,
+    listed: dict[str, int],
+    names: list[str],
+    mtimes: list[int],
+    sizes: list[int],
+    fallback: Fallback | None,
+) -> None:
+    """Mark listed files found on disk; add the unlisted ones, sorted by name."""
+    first = min(names) if names else None
+    unlisted: list[tuple[str, int, int]] = []
+    for name, mtime, size in zip(names, mtimes, sizes, strict=True):
+        row = listed.get(name)
+        if row is None:
+            unlisted.append((name, mtime, size))
+            continue
+        details.on_disk[row] = True
+        details.file_mtime[row] = mtime
+        details.file_size[row] = size
+    for name, mtime, size in sorted(unlisted):
+        infotext = fallback if fallback is not None and name == first else None
+        details.filename.append(name)
+        details.seed.append(
+            _seed_in_name(name) if infotext is None else _fallback_seed(infotext, name)
+        )
+        details.prompt.append(infotext.prompt if infotext else None)
+        details.negative_prompt.append(infotext.negative_prompt if infotext else None)
+        details.applied_variations.append(None)
+        details.on_disk.append(True)
+        details.file_mtime.append(mtime)
+        details.file_size.append(size)
+
+
+def _fallback_seed(infotext: Fallback, name: str) -> int | None:
+    return infotext.seed if infotext.seed is not None else _seed_in_name(name)
+
+
+def _seed_in_name(name: str) -> int | None:
+    """The seed written in a file name (``x_0003_seed-42.png``), within 64 bits."""
+    match = _SEED_IN_NAME.search(name)
+    return as_int(match[1]) if match else None
+
+
+def _add_variations(
+    details: Details,
+    entries: Sequence[_Entry | _TypedEntry],
+    variations: dict[str, Any],
+    *,
+    typed: bool,
+) -> None:
+    """One row per (placeholder, value) listed or applied, sorted, with its image count."""
+    used: dict[tuple[str, str], bool] = {}
+    for name, spec in variations.items():
+        if isinstance(spec, dict):  # a used value stays used whatever else lists it
+            used.update(dict.fromkeys(((name, v) for v in _values(spec.get("available"))), False))
+            used.update(dict.fromkeys(((name, v) for v in _values(spec.get("used"))), True))
+    counts = _applied_counts(entries, typed=typed)
+    keys = sorted(used.keys() | counts.keys())
+    details.placeholder = [key[0] for key in keys]
+    details.value = [key[1] for key in keys]
+    details.used = [used.get(key, True) for key in keys]
+    details.images = [counts.get(key, 0) for key in keys]
+
+
+def _applied_counts(
+    entries: Sequence[_Entry | _TypedEntry], *, typed: bool
+) -> Counter[tuple[str, str]]:
+    """How many entries applied each (placeholder, value); typed entries hold only text.
+
+    Every entry counts, a repeated or nameless one included: it is what the
+    generator applied.
+    """
+    if typed:  # counted in C: (name, value) pairs straight from the decoded dicts
+        return Counter(
+            chain.from_iterable(
+                entry.applied_variations.items() for entry in entries if entry.applied_variations
+            )
+        )
+    counts: Counter[tuple[str, str]] = Counter()
+    for entry in entries:
+        applied = entry.applied_variations
+        if isinstance(applied, dict):
+            counts.update(
+                (name, text)
+                for name, value in applied.items()
+                if (text := _text(value)) is not None
+            )
+    return counts
+
+
+def _values(value: Any) -> list[str]:
+    """The text values of a ``used`` / ``available`` list (nulls dropped)."""
+    if not isinstance(value, list):
+        return []
+    if all(type(item) is str for item in value):  # what the typed decoder always gives
+        return value
+    texts = (_text(item) for item in value)
+    return [text for text in texts if text is not None]
+
+
+def read_session_details(
+    manifest_path: str,
+    names: list[str],
+    mtimes: list[int],
+    sizes: list[int],
+    fallback: Fallback | None,
+) -> Details:
+    """:func:`session_details` of the manifest at ``manifest_path`` (none if unreadable)."""
+    data = read_bytes(manifest_path)
+    usable = isinstance(data, bytes) and isinstance(parse_manifest(data), Manifest)
+    return session_details(data if usable else None, names, mtimes, sizes, fallback)  # type: ignore[arg-type]
