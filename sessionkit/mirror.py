@@ -360,13 +360,16 @@ class Mirror:
             "sessionkit: rebuilding the image data of %d session(s) from their manifests",
             len(session_ids),
         )
-        for start in range(0, len(session_ids), _REBUILD_BATCH):
-            sources = self._store.detail_sources(session_ids[start : start + _REBUILD_BATCH])
-            built = [(source[0], _rebuilt(source)) for source in sources]
-            if built:
-                written = self._details.write([rows.pack(sid) for sid, rows in built])
-                self._store.record_part(written, [(sid, *rows.counts()) for sid, rows in built])
-        self._details.delete(self._store.drop_unused_parts())
+        try:
+            for start in range(0, len(session_ids), _REBUILD_BATCH):
+                sources = self._store.detail_sources(session_ids[start : start + _REBUILD_BATCH])
+                built = [(source[0], _rebuilt(source)) for source in sources]
+                if built:
+                    written = self._details.write([rows.pack(sid) for sid, rows in built])
+                    self._store.record_part(written, [(sid, *rows.counts()) for sid, rows in built])
+            self._details.delete(self._store.drop_unused_parts())
+        except (OSError, SessionKitError) as exc:  # a read-only database or folder
+            log.warning("sessionkit: the rebuilt image data cannot be stored (%s)", exc)
 
     def _fill_owners(self, owners: list[tuple[str, str, int, int]]) -> None:
         """``image_counts`` and the part owning each session's rows, from the store's records."""
