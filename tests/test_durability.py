@@ -93,8 +93,11 @@ def test_index_killed_at_random_points(tmp_path: Path) -> None:
     assert child.communicate()[0].strip() == "done"
     duration = time.monotonic() - started
     rng = random.Random(7)
-    killed_while_indexing = 0
-    for _ in range(KILL_TRIALS):
+    killed_while_indexing = trials = 0
+    # a kill that lands after the index finished proves nothing: on a loaded
+    # machine timings vary, so try until enough kills landed mid-index
+    while killed_while_indexing < KILL_TRIALS // 2 and trials < 4 * KILL_TRIALS:
+        trials += 1
         child = start_index()
         assert child.stdout is not None
         time.sleep(rng.uniform(0.0, duration))
@@ -112,10 +115,10 @@ def test_index_killed_at_random_points(tmp_path: Path) -> None:
 WRITER_CHILD = """
 import json, sqlite3, sys, time
 from sessionkit import SessionKit, MetadataConflict, DatabaseLocked
-name, db, seconds, sessions = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4:]
+name, db, attempts, sessions = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
 kit = SessionKit(db=db, progress=False)
-log, i, end = [], 0, time.monotonic() + seconds
-while time.monotonic() < end:
+log, i = [], 0
+while i < attempts:
     i += 1
     session = sessions[i % len(sessions)]
     if name == "B" and i % 25 == 0:  # hold a write transaction open for a while
@@ -151,13 +154,13 @@ def test_two_writers_lose_no_update(tmp_path: Path) -> None:
     initial = {row[0]: row[-1] for row in metadata_dump(db)}
     children = {
         name: subprocess.Popen(
-            [sys.executable, "-c", WRITER_CHILD, name, str(db), "2.5", *shared, *own[name]],
+            [sys.executable, "-c", WRITER_CHILD, name, str(db), "100", *shared, *own[name]],
             stdout=subprocess.PIPE,
             text=True,
         )
         for name in ("A", "B")
     }
-    logs = {name: child.communicate(timeout=60)[0] for name, child in children.items()}
+    logs = {name: child.communicate(timeout=300)[0] for name, child in children.items()}
     assert all(child.returncode == 0 for child in children.values())
     writes = [entry for text in logs.values() for entry in json.loads(text)]
     final = {row[0]: (row[6], row[-1]) for row in metadata_dump(db)}
