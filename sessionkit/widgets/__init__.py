@@ -1,4 +1,4 @@
-"""Notebook widgets (ipywidgets 8): the session browser, the detail view and the editor.
+"""Notebook widgets (ipywidgets 8, anywidget): the session browser, detail, editor, images.
 
 Imported separately from :mod:`sessionkit` so the CLI never loads ipywidgets.
 """
@@ -9,8 +9,12 @@ from sessionkit.widgets.browser import SessionBrowser
 from sessionkit.widgets.debounce import KernelScheduler, ManualScheduler, ThreadScheduler
 from sessionkit.widgets.detail import SessionDetail
 from sessionkit.widgets.editor import MetadataEditor
+from sessionkit.widgets.images import ImageCompare, ImageGrid, ImageViewer
 
 __all__ = [
+    "ImageCompare",
+    "ImageGrid",
+    "ImageViewer",
     "KernelScheduler",
     "ManualScheduler",
     "MetadataEditor",

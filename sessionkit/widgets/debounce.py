@@ -127,11 +127,12 @@ class ManualScheduler:
 
 def default_scheduler() -> Scheduler:
     """The kernel's loop inside a Jupyter kernel, a timer thread anywhere else."""
-    loop = _kernel_loop()
+    loop = kernel_loop()
     return ThreadScheduler() if loop is None else KernelScheduler(loop)
 
 
-def _kernel_loop() -> asyncio.AbstractEventLoop | None:
+def kernel_loop() -> asyncio.AbstractEventLoop | None:
+    """The loop of the IPython kernel this code runs in; ``None`` outside a kernel."""
     try:
         from IPython import get_ipython
     except ImportError:

@@ -1,4 +1,4 @@
-"""The detail view of one session: what it was, its images, and its metadata editor.
+"""The detail view of one session: what it was, every image (a grid), and its metadata editor.
 
 The marks (the editor) come right under the name, so that on a phone, where
 the detail opens over the list, they are on the first screen. A close
@@ -14,13 +14,13 @@ import ipywidgets as w
 import orjson
 
 from sessionkit.kit import SessionKit
-from sessionkit.thumbs import ThumbnailCache, session_images
+from sessionkit.thumbs import ThumbnailCache
 from sessionkit.widgets import html
 from sessionkit.widgets.debounce import Scheduler
 from sessionkit.widgets.editor import MetadataEditor
+from sessionkit.widgets.images import ImageGrid
 from sessionkit.widgets.keys import KeyScope
 
-STRIP_IMAGES = 8
 SHOWN_VALUES = 10
 
 
@@ -29,7 +29,9 @@ class SessionDetail(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
 
     Each section is one HTML widget (few widgets, one message per section);
     ``more`` expands the placeholder values beyond the first ten, ``refresh``
-    recomputes the stats from the folder, and ``editor`` edits the metadata.
+    recomputes the stats from the folder, ``images`` shows every image with
+    its marks (:class:`~sessionkit.widgets.images.ImageGrid`, the viewer opens
+    in its place), and ``editor`` edits the metadata.
     Stats that are partial say where they came from (``header``).
 
     ``on_close`` (the browser's) shows a close button and makes Escape close
@@ -65,7 +67,7 @@ class SessionDetail(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         self.placeholders = w.HTML().add_class("sk-placeholders")
         self.more = w.Button(description="show all values").add_class("sk-more")
         self.prompt = w.HTML().add_class("sk-prompt-box")
-        self.strip = w.HTML().add_class("sk-strip-box")
+        self.images = ImageGrid(kit, session_id, thumbs=self.thumbs)
         self.refresh_button = w.Button(description="Refresh stats", icon="refresh").add_class(
             "sk-refresh"
         )
@@ -85,7 +87,8 @@ class SessionDetail(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
                 self.placeholders,
                 self.more,
                 self.prompt,
-                self.strip,
+                w.HTML("<h4>Images</h4>"),
+                self.images,
             ]
         )
         self.add_class("sk-detail")
@@ -102,6 +105,7 @@ class SessionDetail(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
             return False
         self.session_id = session_id
         self._render(stats)
+        self.images.show(session_id)
         return True
 
     def close(self) -> None:
@@ -118,6 +122,7 @@ class SessionDetail(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
             self.error.value = f"Could not refresh: {html.esc(exc)}"
             return
         self._render(stats)
+        self.images.show(self.session_id)
         self.editor.reload_measured()
         for callback in self.on_refreshed:
             callback(self.session_id)
@@ -148,8 +153,6 @@ class SessionDetail(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         self.more.description = f"+{hidden} more"
         self.more.layout.display = None if hidden else "none"
         self.prompt.value = html.prompt_html(stats)
-        images = session_images(stats["session_path"], STRIP_IMAGES)
-        self.strip.value = html.strip_html([self.thumbs.data_uri(image) for image in images])
 
 
 def _counts(stats: dict[str, Any]) -> dict[str, int]:

@@ -45,8 +45,6 @@ STYLE = """
 .sk-ok { background: #2e7d32; } .sk-mid { background: #ef6c00; } .sk-low { background: #c62828; }
 .sk-tag { display: inline-block; background: #eceff1; border-radius: 4px; padding: 0 4px;
   margin: 1px; font-size: 0.85em; }
-.sk-strip { display: flex; flex-wrap: wrap; gap: 4px; }
-.sk-strip img { width: 96px; height: 96px; object-fit: cover; border-radius: 4px; }
 /* doubled classes: JupyterLab's and Voila's output-area rules float dt at 20 % width */
 .sk-sections.sk-sections dl { display: grid; grid-template-columns: max-content 1fr;
   gap: 2px 12px; margin: 4px 0 8px; }
@@ -330,12 +328,6 @@ def placeholders_html(
         )
     body = "".join(rows)
     return f'<h4>Placeholders ({len(counts)})</h4><div class="sk-sections"><dl>{body}</dl></div>'
-
-
-def strip_html(uris: Sequence[str]) -> str:
-    return (
-        '<div class="sk-strip">' + "".join(f'<img src="{uri}" alt="">' for uri in uris) + "</div>"
-    )
 
 
 def duration(first: str | None, last: str | None) -> str | None:
