@@ -104,9 +104,9 @@ def notebook(root: Path, db: Path) -> dict[str, Any]:
         "kit.index()\n"
         f"SessionDetail(kit, {SESSION!r})"
     )
-    cells = [
-        {"cell_type": "code", "source": source, "metadata": {}, "outputs": [], "id": "detail"},
-        {"cell_type": "code", "source": "1 + 1", "metadata": {}, "outputs": [], "id": "after"},
+    cells: list[dict[str, Any]] = [
+        {"cell_type": "code", "source": text, "metadata": {}, "outputs": [], "id": name}
+        for name, text in (("detail", source), ("after", "1 + 1"))
     ]
     for cell in cells:
         cell["execution_count"] = None

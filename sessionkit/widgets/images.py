@@ -222,7 +222,7 @@ def _applied(value: Any) -> list[list[str]]:
     return [[str(name), str(chosen)] for name, chosen in value.items()]
 
 
-def image_row(row: Mapping[str, Any]) -> dict[str, Any]:
+def image_row(row: Mapping[Any, Any]) -> dict[str, Any]:
     """One row of ``kit.images`` as the widgets use it (JSON-ready, marks included)."""
     return {
         "filename": str(row["filename"]),
