@@ -60,7 +60,8 @@ PREPARED_CACHE = 16
 THUMBS_PER_MESSAGE = 48
 BROWSER_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp", "GIF": "image/gif"}
 RATING_KEYS = {"l": "like", "d": "dislike", "0": None}
-STAR_KEYS = {str(stars): stars for stars in range(1, 6)}
+STAR_KEYS: dict[str, int | None] = {str(stars): stars for stars in range(1, 6)}
+STAR_KEYS["Backspace"] = None
 PREVIOUS_KEYS = ("ArrowLeft", "j")
 NEXT_KEYS = ("ArrowRight", "k")
 MARK_FILTERS: dict[str, dict[str, Any]] = {
@@ -276,13 +277,12 @@ def differences(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[str]:
 # -- the widgets ---------------------------------------------------------------
 
 
-def key_marks(key: str, stars_now: Any) -> dict[str, Any] | None:
-    """The marks a key sets: ``l``/``d``/``0`` the rating, ``1``-``5`` stars (again: clears)."""
+def key_marks(key: str) -> dict[str, Any] | None:
+    """The marks a key sets: ``l``/``d``/``0`` the rating, ``1``-``5`` stars, Backspace none."""
     if key in RATING_KEYS:
         return {"rating": RATING_KEYS[key]}
     if key in STAR_KEYS:
-        stars = STAR_KEYS[key]
-        return {"stars": None if stars_now == stars else stars}
+        return {"stars": STAR_KEYS[key]}
     return None
 
 
@@ -371,8 +371,8 @@ class ImageViewer(_ImageWidget):
     """One image of a session at full size, its values, prompt and marks; keys to cull.
 
     Keys (in the view): ←/→ or ``j``/``k`` previous/next, ``l`` like, ``d``
-    dislike, ``0`` clear the rating, ``1``-``5`` stars (the same number again
-    clears them), ``t`` the tag field (Enter adds the tag, Escape cancels),
+    dislike, ``0`` clear the rating, ``1``-``5`` stars, Backspace no stars,
+    ``t`` the tag field (Enter adds the tag, Escape cancels),
     Escape back (``on_escape`` callbacks get the file name). Every mark is
     saved at once through the API.
 
@@ -471,7 +471,7 @@ class ImageViewer(_ImageWidget):
         elif key == "Escape":
             self.escaped(self.filename)
         else:
-            fields = key_marks(key, self.images[self.filename]["stars"])
+            fields = key_marks(key)
             if fields is not None:
                 self.mark(**fields)
 
@@ -584,7 +584,7 @@ class ImageGrid(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
 
     Keys in the grid: arrows move the focus ring, Enter (or a click) opens
     the viewer, Space (or Ctrl/Shift+click, or a cell's check box) selects,
-    Ctrl+A selects every image shown, ``l``/``d``/``0``/``1``-``5`` mark the
+    Ctrl+A selects every image shown, ``l``/``d``/``0``/``1``-``5``/Backspace mark the
     selection (or the focused image) at once, ``t`` the tag field, ``c``
     compares the two selected images, Escape clears the selection.
     """
@@ -684,14 +684,9 @@ class ImageGrid(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
             )
 
     def mark(self, filenames: Sequence[str], key: str) -> None:
-        """What a mark key does to several images at once (``l``, ``d``, ``0``, ``1``-``5``).
-
-        A star key sets that many stars on each image, unless each has that
-        many already: then it clears them (as in the viewer).
-        """
+        """What a mark key does, to several images at once (the keys of the viewer)."""
         chosen = self._shown(filenames)
-        stars = {item["stars"] for item in self.view.items if item["filename"] in chosen}
-        fields = key_marks(key, stars.pop() if len(stars) == 1 else None)
+        fields = key_marks(key)
         if chosen and fields is not None and self.view.save_marks(chosen, fields):
             self.refresh()
 

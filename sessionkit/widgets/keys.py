@@ -180,6 +180,8 @@ function render({ model, el }) {
 
   const onKey = (event) => {
     if (event.skHandled) return;
+    // the image viewer, grid and compare handle their own keys (Escape goes back to the grid)
+    if (event.target.closest(".sk-own-keys")) return;
     const keys = model.get("handles");
     const target = event.target;
     if (keys.includes("tag") && target.matches(".sk-add-tag input")) {

@@ -10,7 +10,7 @@ function h(tag, className, text) {
 
 function render({ model, el }) {
   const images = new Map(); // filename -> {url, error}
-  const root = h("div", "sk-ic");
+  const root = h("div", "sk-ic sk-own-keys"); // sk-own-keys: a screen's KeyScope leaves our keys alone
   root.tabIndex = 0;
   root.setAttribute("data-lm-suppress-shortcuts", "true");
   root.setAttribute("aria-label", "compare two images: Escape goes back");

@@ -3,7 +3,7 @@
 // the data (items, filters, marks); thumbnails arrive as binary buffers for the
 // cells scrolled into view. Text goes in through textContent, never as HTML.
 
-const MARK_KEYS = new Set(["l", "d", "0", "1", "2", "3", "4", "5"]);
+const MARK_KEYS = new Set(["l", "d", "0", "1", "2", "3", "4", "5", "Backspace"]);
 const MARK_CHOICES = [
   ["", "any mark"],
   ["like", "👍 liked"],
@@ -41,7 +41,7 @@ function render({ model, el }) {
   const cells = new Map(); // filename -> cell element
   let anchor = ""; // where a shift-click range starts
 
-  const root = h("div", "sk-ig");
+  const root = h("div", "sk-ig sk-own-keys"); // sk-own-keys: a screen's KeyScope leaves our keys alone
   root.tabIndex = 0;
   root.setAttribute("data-lm-suppress-shortcuts", "true");
 
@@ -321,8 +321,8 @@ function render({ model, el }) {
     else if (key === "c") {
       const picked = model.get("selected") || [];
       if (picked.length === 2) model.send({ type: "compare", filenames: picked });
-    } else if (key === "Escape" && selected().size) setSelected([]);
-    else handled = false; // Escape with nothing selected: the detail around closes
+    } else if (key === "Escape") setSelected([]);
+    else handled = false;
     if (handled) {
       event.preventDefault();
       event.stopPropagation();

@@ -4,7 +4,7 @@
 // Every text from files or users goes in through textContent, never as HTML.
 
 const CACHE_SIZE = 12;
-const KEYS = new Set(["ArrowLeft", "ArrowRight", "j", "k", "l", "d", "0", "1", "2", "3", "4", "5", "Escape"]);
+const KEYS = new Set(["ArrowLeft", "ArrowRight", "j", "k", "l", "d", "0", "1", "2", "3", "4", "5", "Backspace", "Escape"]);
 const STEP = { ArrowLeft: 0, j: 0, ArrowRight: 1, k: 1 };
 const SWIPE_PX = 50;
 
@@ -50,11 +50,11 @@ function render({ model, el }) {
   const cache = new Map(); // filename -> {url, error, note, info, image}
   let shown = ""; // the file on screen (may run ahead of model's filename)
 
-  const root = h("div", "sk-iv");
+  const root = h("div", "sk-iv sk-own-keys"); // sk-own-keys: a screen's KeyScope leaves our keys alone
   root.tabIndex = 0;
   root.setAttribute("data-lm-suppress-shortcuts", "true");
   root.setAttribute("role", "region");
-  root.setAttribute("aria-label", "image viewer: arrows or j/k step, l like, d dislike, 1-5 stars");
+  root.setAttribute("aria-label", "image viewer: arrows or j/k step, l like, d dislike, 0 clear, 1-5 stars");
 
   const bar = h("div", "sk-iv-bar");
   const back = button("← grid", "back to the grid (Escape)", "sk-iv-back");
@@ -259,7 +259,10 @@ function render({ model, el }) {
   like.addEventListener("click", () => press("l"));
   dislike.addEventListener("click", () => press("d"));
   clear.addEventListener("click", () => press("0"));
-  starButtons.forEach((star) => star.addEventListener("click", () => press(star.dataset.stars)));
+  // a click on the stars an image has takes them away; Backspace does the same
+  starButtons.forEach((star) => star.addEventListener("click", () => {
+    press(currentInfo().stars === Number(star.dataset.stars) ? "Backspace" : star.dataset.stars);
+  }));
   copy.addEventListener("click", async () => {
     const copied = await copyText(currentInfo().prompt || "");
     copy.textContent = copied ? "copied" : "copy failed";
