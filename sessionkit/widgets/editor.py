@@ -131,7 +131,10 @@ class MetadataEditor(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         self.complete.add_class("sk-complete")
         self.measured = w.HTML().add_class("sk-measured")
         self.rating = w.ToggleButtons(
-            options=RATINGS, value="none", tooltips=list(RATING_TIPS)
+            options=RATINGS,
+            value="none",
+            tooltips=list(RATING_TIPS),
+            style={"button_width": "auto"},  # one row on a phone, not three of 148 px
         ).add_class("sk-rating")
         self.note = w.Textarea(placeholder="notes", rows=2).add_class("sk-note")
         self.counter = w.Label(f"0/{NOTE_MAX_CHARS}").add_class("sk-counter")

@@ -82,7 +82,7 @@ STYLE = """
 .sk-editor .sk-note textarea:focus { min-height: 7.5em; }
 .sk-header-row { flex-wrap: nowrap !important; align-items: flex-start; gap: 8px; }
 .sk-header-row > .sk-header { flex: 1 1 auto; min-width: 0; }
-.sk-header-row > .sk-close { flex: 0 0 auto; }
+.sk-header-row > .sk-close { flex: 0 0 auto; width: auto; padding: 0 12px; }
 /* tags are typed in the entry field (Enter adds): the list's own input would save on blur */
 .sk-tags .jupyter-widget-taginput, .sk-tags .widget-text { display: none !important; }
 /* the remove mark is a Font Awesome icon, which Voila cannot load offline */
@@ -90,6 +90,7 @@ STYLE = """
   font-style: normal; }
 .sk-tags .jupyter-widget-tag:focus-visible { outline: 2px solid #1976d2; }
 .sk-field-label { margin-top: 6px; }
+.sk-rating .widget-toggle-button { padding: 0 12px; }
 @media (max-width: 600px), (pointer: coarse) {
   /* touch targets of at least 40 px */
   .sk-browser .jupyter-button, .sk-detail .jupyter-button, .sk-editor .jupyter-button,
