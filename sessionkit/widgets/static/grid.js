@@ -85,7 +85,7 @@ function render({ model, el }) {
   const help = h(
     "div",
     "sk-ig-help",
-    "Arrows move · Enter or click opens · Space, Ctrl+click or Shift+click selects · l d 0 1-5 mark · t tag · c compare two",
+    "Arrows move · Enter or click opens · Space, Ctrl+click or Shift+click selects · l d 0 1-5 Backspace mark · t tag · c compare two",
   );
   root.append(filters, actions, status, list, help);
   el.append(root);
