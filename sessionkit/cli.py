@@ -33,7 +33,7 @@ import sessionkit
 from sessionkit.demo import DemoSummary, write_demo_root
 from sessionkit.errors import SessionKitError
 from sessionkit.kit import DB_ENV, ROOT_ENV, Filters, NotConfigured, SessionKit
-from sessionkit.notebook import DEMO_FOLDER, is_demo_root, mark_demo_sessions, repository
+from sessionkit.notebook import DEMO_FOLDER, index_and_mark, repository
 
 CELL_MAX_CHARS = 60
 """Table cells longer than this are cut (with ``…``); csv and json keep everything."""
@@ -725,9 +725,7 @@ def prepare_app(root: str, db: str | None) -> None:
     takes. A demo root gets its demo marks here too.
     """
     with SessionKit(root, db or None, progress=True) as kit:
-        print(kit.index().summary(), file=sys.stderr, flush=True)
-        if is_demo_root(kit):
-            mark_demo_sessions(kit)
+        print(index_and_mark(kit), file=sys.stderr, flush=True)
 
 
 def serve_command(

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import sessionkit
 from sessionkit.demo import MARKER_NAME, demo_image_marks, demo_metadata, write_demo_root
 from sessionkit.kit import SessionKit
+from sessionkit.store import StoreUnavailable
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -42,14 +43,28 @@ def demo_root() -> Path:
     return write_demo_root(repository() / DEMO_FOLDER).root
 
 
-def open_kit(root: str = "", db: str = "", *, index: bool = True) -> SessionKit:
+def open_kit(root: str = "", db: str = "") -> SessionKit:
     """A kit on ``root`` (the demo root when empty), indexed, with demo marks on a demo root."""
     kit = SessionKit(root or demo_root(), db or None)
-    if index:
-        print(kit.index().summary())
-    if is_demo_root(kit):
-        mark_demo_sessions(kit)
+    print(index_and_mark(kit))
     return kit
+
+
+def index_and_mark(kit: SessionKit, *, progress: bool | None = None) -> str:
+    """Index the kit's root, give a demo root its marks, and return the index's summary.
+
+    A ``sessions.db`` that may not be written (a read-only file, a newer
+    schema) is shown as it is: the summary then says why nothing was indexed,
+    and the notebooks and the app still run on what it holds. ``progress``
+    as for :meth:`~sessionkit.kit.SessionKit.index`.
+    """
+    try:
+        summary = kit.index(progress=progress).summary()
+        if is_demo_root(kit):
+            mark_demo_sessions(kit)
+    except StoreUnavailable as exc:
+        return f"not indexed, showing what sessions.db holds: {exc}"
+    return summary
 
 
 def is_demo_root(kit: SessionKit) -> bool:

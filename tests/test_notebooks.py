@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,14 @@ from nbclient.exceptions import CellExecutionError
 from sessionkit import SessionKit
 from sessionkit.demo import write_demo_root
 from sessionkit.kit import DB_ENV, ROOT_ENV
-from sessionkit.notebook import Sentence, is_demo_root, mark_demo_sessions, table
+from sessionkit.notebook import (
+    Sentence,
+    index_and_mark,
+    is_demo_root,
+    mark_demo_sessions,
+    table,
+)
+from sessionkit.store import SCHEMA_VERSION
 
 HERE = Path(__file__).resolve().parent
 NOTEBOOKS = sorted((HERE.parent / "notebooks").glob("*.ipynb"))
@@ -192,3 +200,23 @@ def test_a_marked_demo_root_opens_without_looking_at_its_images(
         assert kit.value_ratings()["rated"].sum() > 0  # the images were marked too
         monkeypatch.setattr(SessionKit, "images", lambda *args, **kwargs: pytest.fail("read"))
         assert mark_demo_sessions(kit) == 0
+
+
+def test_a_read_only_database_is_shown_as_it_is(tmp_path: Path) -> None:
+    """The notebooks and the app open a sessions.db they may not write, without indexing it."""
+    own = Path(shutil.copytree(REAL_CORPUS, tmp_path / "own"))
+    db = tmp_path / "sessions.db"
+    with SessionKit(own, db, progress=False) as kit:
+        kit.index()
+        total = kit.count()
+    with sqlite3.connect(db) as con:  # a newer sessionkit wrote it: this one must not write
+        con.execute(
+            "INSERT INTO sessionkit_schema VALUES (?, 'from the future', '2030-01-01')",
+            (SCHEMA_VERSION + 1,),
+        )
+    con.close()
+    (own / "20261124_999999-Added_later").mkdir()
+    with SessionKit(own, db, progress=False) as kit:
+        summary = index_and_mark(kit)
+        assert summary.startswith("not indexed, showing what sessions.db holds: ")
+        assert kit.count() == total
