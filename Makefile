@@ -53,9 +53,10 @@ $(CHROMIUM):
 test: lint typecheck pytest
 
 # The fast loop while you work (docs/development.md): lint, types, and the unit tests
-# not marked slow (no fuzzing, killed processes, notebooks or browser), no coverage.
+# not marked slow (no fuzzing, killed processes, notebooks or browser), no coverage,
+# one pytest worker per core (pytest-xdist).
 check: lint typecheck
-	$(BIN)/pytest -p no:cov -q -m "not slow" tests
+	$(BIN)/pytest -p no:cov -q -m "not slow" -n auto tests
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov demo-root tests_e2e/artifacts
