@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -318,6 +318,14 @@ def test_a_custom_date_range_beside_the_presets(browser: SessionBrowser, kit: Se
     assert "from 2026-11-01" in browser.describe.value
     assert "until 2026-11-20" in browser.describe.value
     assert_counts_match(browser, kit)
+    created = sorted(str(t) for t in kit.sessions(limit=None)["session_created_at"])
+    moment = datetime.fromisoformat(created[len(created) // 2])
+    browser.set_filters(date_from=moment, date_to=datetime(2026, 12, 31, 23, 59))
+    assert browser.time_from.value == moment.time().replace(second=0)
+    minute = f"{moment:%Y-%m-%d %H:%M}"
+    assert f"from {minute}" in browser.describe.value
+    assert browser.total == kit.count(from_date=minute, to_date="2026-12-31 23:59")
+    assert 0 < browser.total < 24
 
 
 def test_empty_states_say_what_to_do(browser: SessionBrowser, tmp_path: Path) -> None:

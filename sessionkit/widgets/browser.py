@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, cast
 
 import ipywidgets as w
@@ -90,7 +90,8 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
     """Filter, page through and open the sessions of a :class:`~sessionkit.SessionKit`.
 
     Controls are public attributes (``chips``, ``model``, ``dates``,
-    ``date_from``, ``date_to``, ``tag_filter``, ``search``, ``clear``,
+    ``date_from``, ``time_from``, ``date_to``, ``time_to``, ``tag_filter``,
+    ``search``, ``clear``,
     ``page_size``, ``previous``, ``next``) and every action is a method
     (``refresh``, ``set_filters``, ``clear_filters``, ``next_page``,
     ``previous_page``, ``select``, ``close_detail``, ``toggle_like``). A
@@ -137,9 +138,14 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         }
         self.model = w.Dropdown(options=[("All models", ALL_MODELS)], value=ALL_MODELS)
         self.dates = w.Dropdown(options=DATE_PRESETS, value=-1)
-        self.date_from = w.DatePicker(description="From").add_class("sk-date-from")
-        self.date_to = w.DatePicker(description="To").add_class("sk-date-to")
-        self.custom_dates = w.HBox([self.date_from, self.date_to]).add_class("sk-bar")
+        short = {"description_width": "initial"}  # "at", not a label column 80 px wide
+        self.date_from = w.DatePicker(description="From", style=short).add_class("sk-date-from")
+        self.time_from = w.TimePicker(description="at", style=short).add_class("sk-time-from")
+        self.date_to = w.DatePicker(description="To", style=short).add_class("sk-date-to")
+        self.time_to = w.TimePicker(description="at", style=short).add_class("sk-time-to")
+        self.custom_dates = w.HBox(
+            [self.date_from, self.time_from, self.date_to, self.time_to]
+        ).add_class("sk-bar")
         self.custom_dates.layout.display = "none"
         self.clear = w.Button(description="Clear filters", disabled=True).add_class("sk-clear")
         self.busy = w.HTML("").add_class("sk-loading")
@@ -175,7 +181,9 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
             self.model,
             self.dates,
             self.date_from,
+            self.time_from,
             self.date_to,
+            self.time_to,
             self.tag_filter,
             self.search,
         ):
@@ -243,9 +251,9 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
             filters["from_date"] = self.today() - timedelta(days=self.dates.value)
         elif self.dates.value == CUSTOM_RANGE:
             if self.date_from.value is not None:
-                filters["from_date"] = self.date_from.value
+                filters["from_date"] = _bound(self.date_from.value, self.time_from.value)
             if self.date_to.value is not None:
-                filters["to_date"] = self.date_to.value
+                filters["to_date"] = _bound(self.date_to.value, self.time_to.value)
         if self.tag_filter.value:
             filters["tags"] = list(self.tag_filter.value)
         if self.search.value.strip():
@@ -261,19 +269,21 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         seed_sweep: bool | None = None,
         model: str | None = None,
         days: int | None = None,
-        date_from: date | None = None,
-        date_to: date | None = None,
+        date_from: date | datetime | None = None,
+        date_to: date | datetime | None = None,
         tags: list[str] | None = None,
         search: str | None = None,
     ) -> None:
         """Set several controls at once and redraw once; ``None`` leaves a control as it is.
 
         ``days`` is a date preset: ``0`` today, ``6`` last 7 days, ``29`` last
-        30 days, ``-1`` all time. ``date_from`` / ``date_to`` (inclusive days)
-        choose the custom range.
+        30 days, ``-1`` all time. ``date_from`` / ``date_to`` choose the
+        custom range: a day includes all of it, a datetime its minute.
         """
         if date_from is not None or date_to is not None:
             days = CUSTOM_RANGE
+        day_from, at_from = _split(date_from)
+        day_to, at_to = _split(date_to)
         flags = {"liked": liked, "test": test, "complete": complete, "seed_sweep": seed_sweep}
         with self._quietly():
             for name, value in flags.items():
@@ -282,8 +292,10 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
             controls: tuple[tuple[w.Widget, Any], ...] = (
                 (self.model, model),
                 (self.dates, days),
-                (self.date_from, date_from),
-                (self.date_to, date_to),
+                (self.date_from, day_from),
+                (self.time_from, at_from),
+                (self.date_to, day_to),
+                (self.time_to, at_to),
                 (self.tag_filter, tags),
                 (self.search, search),
             )
@@ -318,8 +330,8 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
                 chip.value = False
             self.model.value = ALL_MODELS
             self.dates.value = -1
-            self.date_from.value = None
-            self.date_to.value = None
+            for picker in (self.date_from, self.time_from, self.date_to, self.time_to):
+                picker.value = None
             self.tag_filter.value = []
             self.search.value = ""
         self._filters_changed()
@@ -485,3 +497,15 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         """An edit changes stars, tags and counts: redraw the page (same filters, same page)."""
         self.reload_options()
         self.refresh()
+
+
+def _bound(day: date, at: time | None) -> date | str:
+    """A date range bound: the whole day, or the minute ``at`` on it."""
+    return day if at is None else f"{day.isoformat()} {at:%H:%M}"
+
+
+def _split(value: date | datetime | None) -> tuple[date | None, time | None]:
+    """A bound given to ``set_filters`` as the day and time pickers show it."""
+    if isinstance(value, datetime):
+        return value.date(), value.time().replace(second=0, microsecond=0)
+    return value, None
