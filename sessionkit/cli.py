@@ -16,11 +16,14 @@ import argparse
 import csv
 import importlib.util
 import io
+import ipaddress
 import json
 import math
 import os
+import secrets
 import subprocess
 import sys
+import urllib.parse
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import date, datetime, time
 from pathlib import Path
@@ -32,7 +35,7 @@ import pandas as pd
 import sessionkit
 from sessionkit.demo import DemoSummary, write_demo_root
 from sessionkit.errors import SessionKitError
-from sessionkit.kit import DB_ENV, ROOT_ENV, Filters, NotConfigured, SessionKit
+from sessionkit.kit import DB_ENV, ROOT_ENV, TOKEN_ENV, Filters, NotConfigured, SessionKit
 from sessionkit.notebook import DEMO_FOLDER, index_and_mark, repository
 
 CELL_MAX_CHARS = 60
@@ -246,8 +249,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--host",
         default=SERVE_HOST,
         metavar="H",
-        help=f"the address to listen on (default: {SERVE_HOST}: this machine only; the app "
-        "has no login, so anyone who reaches it can edit your marks)",
+        help=f"the address to listen on (default: {SERVE_HOST}: this machine only; "
+        "0.0.0.0: every network this machine is on, e.g. to open it from a phone)",
+    )
+    serve.add_argument(
+        "--token",
+        metavar="T",
+        help=f"the token every request must carry (default: ${TOKEN_ENV}, else a new random "
+        "one, printed in the URL)",
+    )
+    serve.add_argument(
+        "--no-token",
+        action="store_true",
+        help="ask no token: allowed only with a loopback --host (this machine only)",
     )
     serve.add_argument(
         "--cull-after",
@@ -712,7 +726,8 @@ def run_serve(args: argparse.Namespace) -> int:
     command, env = serve_command(args, os.environ, repository())
     print(f"sessions root: {env[ROOT_ENV]}", file=sys.stderr)
     prepare_app(env[ROOT_ENV], env.get(DB_ENV))
-    print(f"serving the session browser on {serve_url(args.host, args.port)}", flush=True)
+    url = serve_url(args.host, args.port, env.get(TOKEN_ENV))
+    print(f"serving the session browser on {url}", flush=True)
     return _run_server(command, env)
 
 
@@ -750,6 +765,7 @@ def serve_command(
     few times in that span.
     """
     env = notebook_env(args, environ, repo)
+    env.pop(TOKEN_ENV, None)
     command = [
         sys.executable,
         "-m",
@@ -761,6 +777,10 @@ def serve_command(
         "--Voila.port_retries=0",
         "--preheat_kernel=True",
     ]
+    token = serve_token(args, environ)
+    if token is not None:
+        env[TOKEN_ENV] = token
+        command.append("--Voila.identity_provider_class=sessionkit.servetoken.TokenOnly")
     if args.cull_after > 0:
         command += [
             f"--MappingKernelManager.cull_idle_timeout={args.cull_after}",
@@ -775,9 +795,38 @@ def cull_interval(cull_after: int) -> int:
     return max(1, min(30, cull_after // 4))
 
 
-def serve_url(host: str, port: int) -> str:
-    """The address to open; an IPv6 host goes in brackets."""
-    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+def serve_token(args: argparse.Namespace, environ: Mapping[str, str]) -> str | None:
+    """The token ``serve`` asks of every request: ``--token``, ``$SESSIONKIT_TOKEN`` or new.
+
+    ``None`` with ``--no-token``, which a host other than this machine's
+    loopback refuses: anyone on the network could then open the app and
+    edit the marks.
+    """
+    if args.no_token:
+        if not is_loopback(args.host):
+            raise SessionKitError(
+                f"--no-token serves {args.host} with no token: anyone who can reach it could "
+                "edit your marks; use it only with --host 127.0.0.1 (or localhost, ::1)"
+            )
+        return None
+    token: str = args.token or environ.get(TOKEN_ENV) or secrets.token_urlsafe(24)
+    return token
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine only (``localhost``, ``127.x``, ``::1``)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def serve_url(host: str, port: int, token: str | None = None) -> str:
+    """The address to open (with ``?token=`` when one is asked); an IPv6 host in brackets."""
+    base = f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+    return f"{base}?token={urllib.parse.quote(token)}" if token else base
 
 
 def _recorded_root(db: str | None) -> str | None:

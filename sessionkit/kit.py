@@ -50,6 +50,8 @@ if TYPE_CHECKING:
 
 ROOT_ENV = "SESSIONKIT_ROOT"
 DB_ENV = "SESSIONKIT_DB"
+TOKEN_ENV = "SESSIONKIT_TOKEN"  # noqa: S105 - the variable's name, not a token
+"""The token ``sessionkit serve`` asks of every request."""
 
 
 class UnknownSession(SessionKitError):

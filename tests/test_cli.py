@@ -1273,7 +1273,8 @@ def serve_args(*argv: str) -> argparse.Namespace:
 def test_serve_command_runs_voila_on_the_app_notebook(root: Path, tmp_path: Path) -> None:
     """Local only by default, on Voila's port, and never quietly on another port."""
     repo = tmp_path / "repo"
-    command, env = cli.serve_command(serve_args(), {"SESSIONKIT_ROOT": str(root)}, repo)
+    environ = {"SESSIONKIT_ROOT": str(root), "SESSIONKIT_TOKEN": "t0ken"}
+    command, env = cli.serve_command(serve_args(), environ, repo)
     assert command == [
         sys.executable,
         "-m",
@@ -1284,11 +1285,42 @@ def test_serve_command_runs_voila_on_the_app_notebook(root: Path, tmp_path: Path
         "--Voila.ip=127.0.0.1",
         "--Voila.port_retries=0",
         "--preheat_kernel=True",
+        "--Voila.identity_provider_class=sessionkit.servetoken.TokenOnly",
         "--MappingKernelManager.cull_idle_timeout=120",
         "--MappingKernelManager.cull_interval=30",
         "--MappingKernelManager.cull_connected=False",
     ]
-    assert env == {"SESSIONKIT_ROOT": str(root)}
+    assert env == {"SESSIONKIT_ROOT": str(root), "SESSIONKIT_TOKEN": "t0ken"}
+
+
+@pytest.mark.parametrize(
+    ("argv", "environ", "token"),
+    [
+        (("--token", "mine"), {"SESSIONKIT_TOKEN": "env"}, "mine"),
+        ((), {"SESSIONKIT_TOKEN": "env"}, "env"),
+        (("--no-token",), {"SESSIONKIT_TOKEN": "env"}, None),
+        (("--no-token", "--host", "localhost"), {}, None),
+        (("--no-token", "--host", "::1"), {}, None),
+    ],
+)
+def test_serve_token_comes_from_the_option_the_environment_or_nowhere(
+    argv: tuple[str, ...], environ: dict[str, str], token: str | None
+) -> None:
+    assert cli.serve_token(serve_args(*argv), environ) == token
+
+
+def test_serve_makes_a_new_token_each_start() -> None:
+    first, second = (cli.serve_token(serve_args(), {}) for _ in range(2))
+    assert first and second and first != second and len(first) >= 32
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.20", "::", "example.org"])
+def test_no_token_is_refused_beyond_this_machine(
+    host: str, root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(capsys, "serve", "--root", str(root), "--host", host, "--no-token")
+    assert (code, out) == (1, "")
+    assert err.startswith(f"Error: --no-token serves {host} with no token")
 
 
 @pytest.mark.parametrize(
@@ -1316,7 +1348,8 @@ def test_serve_command_takes_root_db_port_and_host(root: Path, tmp_path: Path) -
         {"SESSIONKIT_ROOT": "/elsewhere", "SESSIONKIT_DB": "/elsewhere.db", "HOME": "/h"},
         tmp_path / "repo",
     )
-    assert command[-7:-4] == ["--port=9001", "--Voila.ip=0.0.0.0", "--Voila.port_retries=0"]
+    assert command[-8:-5] == ["--port=9001", "--Voila.ip=0.0.0.0", "--Voila.port_retries=0"]
+    assert env.pop("SESSIONKIT_TOKEN")
     assert env == {
         "SESSIONKIT_ROOT": str(root),
         "SESSIONKIT_DB": str(tmp_path / "app.db"),
@@ -1327,28 +1360,29 @@ def test_serve_command_takes_root_db_port_and_host(root: Path, tmp_path: Path) -
 def test_serve_command_finds_the_root_as_lab_does(root: Path, db: str, tmp_path: Path) -> None:
     """A database that records a root serves that root; with nothing configured, the demo."""
     repo = tmp_path / "repo"
-    assert cli.serve_command(serve_args(), {"SESSIONKIT_DB": db}, repo)[1] == {
+    no_token = serve_args("--no-token")
+    assert cli.serve_command(no_token, {"SESSIONKIT_DB": db}, repo)[1] == {
         "SESSIONKIT_ROOT": str(root),
         "SESSIONKIT_DB": db,
     }
     assert not (repo / "demo-root").exists()
-    assert cli.serve_command(serve_args(), {}, repo)[1] == {
-        "SESSIONKIT_ROOT": str(repo / "demo-root")
-    }
+    assert cli.serve_command(no_token, {}, repo)[1] == {"SESSIONKIT_ROOT": str(repo / "demo-root")}
     assert (repo / "demo-root" / ".sessionkit-demo").exists()
 
 
 def test_serve_url() -> None:
     assert cli.serve_url("127.0.0.1", 8866) == "http://127.0.0.1:8866/"
     assert cli.serve_url("::1", 80) == "http://[::1]:80/"
+    assert cli.serve_url("0.0.0.0", 80, "a b") == "http://0.0.0.0:80/?token=a%20b"
 
 
 def test_serve_prints_the_url_and_returns_voila_exit_code(
     root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setattr(subprocess, "Popen", FakeServer)
-    code, out, err = run(capsys, "serve", "--root", str(root), "--port", "8870")
-    assert (code, out) == (3, "serving the session browser on http://127.0.0.1:8870/\n")
+    argv = ("serve", "--root", str(root), "--port", "8870", "--token", "t0ken")
+    code, out, err = run(capsys, *argv)
+    assert (code, out) == (3, "serving the session browser on http://127.0.0.1:8870/?token=t0ken\n")
     assert err.startswith(f"sessions root: {root}\n")
     assert FakeServer.started[-1][2:4] == ["voila", str(REPO / "notebooks" / "app.ipynb")]
 

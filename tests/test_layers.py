@@ -37,6 +37,7 @@ LAYERS = {
     "sheets": 8,
     "notebook": 8,
     "cli": 9,
+    "servetoken": 9,
     "widgets": 9,
     "__init__": 10,
     "__main__": 10,

@@ -1,4 +1,4 @@
-"""``sessionkit serve`` as a server: the index before the first page, and kernels of closed pages.
+"""``sessionkit serve`` as a server: its token, the index first, and closed pages' kernels.
 
 Voila starts a kernel (~170 MB) for every page it serves, ahead of time (one
 is kept ready for the next page); without the culler each stays until the
@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, expect
@@ -22,6 +25,7 @@ from tests_e2e.conftest import Server, free_port, jupyter_env, listening
 CULL_AFTER_S = 3
 PAGE_LOAD_MS = 120_000
 """Generous: on a busy CI machine a page load can take tens of seconds; a hang still ends."""
+TOKEN = "e2e-serve-token"  # noqa: S105 - the test server's own
 CULLED_WITHIN_S = 30.0
 """The culler looks every second here; the rest is room for a loaded machine."""
 
@@ -60,7 +64,7 @@ def test_a_closed_pages_kernel_is_stopped(browser: Browser, tmp_path: Path) -> N
     command = [
         *(sys.executable, "-m", "sessionkit", "serve", "--root", str(root)),
         *("--db", str(tmp_path / "sessions.db"), "--port", str(port)),
-        *("--cull-after", str(CULL_AFTER_S)),
+        *("--cull-after", str(CULL_AFTER_S), "--token", TOKEN),
     ]
     server = Server(command, jupyter_env(tmp_path / "jupyter"), tmp_path / "voila.log")
     try:
@@ -70,7 +74,7 @@ def test_a_closed_pages_kernel_is_stopped(browser: Browser, tmp_path: Path) -> N
 
         ready = wait_for_kernels(server, 1)  # the kernel kept ready for the next page
         page = browser.new_page()
-        page.goto(f"http://127.0.0.1:{port}/", timeout=PAGE_LOAD_MS)
+        page.goto(f"http://127.0.0.1:{port}/?token={TOKEN}", timeout=PAGE_LOAD_MS)
         expect(page.locator(".sk-card").first).to_be_visible(timeout=PAGE_LOAD_MS)
         [kernel] = ready  # the page took it; Voila starts another for the next page
         wait_for_kernels(server, 2)
@@ -85,5 +89,46 @@ def test_a_closed_pages_kernel_is_stopped(browser: Browser, tmp_path: Path) -> N
             pytest.fail(f"the kernel of the closed page still runs:\n{server.output()}")
         assert len(kernels(server.process.pid)) == 1  # the ready kernel is never culled
         assert server.process.poll() is None
+    finally:
+        server.stop()
+
+
+def status(url: str, headers: dict[str, str] | None = None) -> int:
+    """The HTTP status of a GET (redirects not followed: a login page would be a way in)."""
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        request = urllib.request.Request(url, headers=headers or {})  # noqa: S310 - our localhost
+        with opener.open(request, timeout=60) as answer:
+            return int(answer.status)
+    except urllib.error.HTTPError as refused:
+        return refused.code
+
+
+def test_every_request_needs_the_token(tmp_path: Path) -> None:
+    """Real HTTP requests: without the token 403 and no kernel; with it, the page."""
+    root = write_demo_root(tmp_path / "root", sessions=4).root
+    port = free_port()
+    command = [
+        *(sys.executable, "-m", "sessionkit", "serve", "--root", str(root)),
+        *("--db", str(tmp_path / "sessions.db"), "--port", str(port), "--token", TOKEN),
+    ]
+    server = Server(command, jupyter_env(tmp_path / "jupyter"), tmp_path / "voila.log")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        server.wait_until(listening(port), "sessionkit serve")
+        assert f"serving the session browser on {base}/?token={TOKEN}" in server.output()
+        ready = wait_for_kernels(server, 1)
+        for path in ("/", "/?token=wrong", "/voila/render/app.ipynb", "/api/kernels"):
+            assert status(base + path) in (401, 403), path
+        assert status(base + "/", {"Authorization": "token wrong"}) in (401, 403)
+        time.sleep(2)  # a kernel started for a refused request would show by now
+        assert kernels(server.process.pid) == ready
+        assert status(f"{base}/?token={TOKEN}") == 200
+        assert status(base + "/", {"Authorization": f"token {TOKEN}"}) == 200
     finally:
         server.stop()

@@ -30,6 +30,9 @@ HOSTILE = "20260915_145649-Escaping_Test_100%_off"
 DEBOUNCE_S = 1.0
 
 
+TOKEN = "e2e-voila-token"  # noqa: S105 - the test server's own
+
+
 @dataclass(frozen=True)
 class App:
     url: str
@@ -45,13 +48,14 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     port = free_port()
     command = [
         *(sys.executable, "-m", "sessionkit", "serve"),
-        *("--root", str(root), "--db", str(db), "--port", str(port)),
+        *("--root", str(root), "--db", str(db), "--port", str(port), "--token", TOKEN),
     ]
     server = Server(command, jupyter_env(home / "jupyter"), home / "voila.log")
     try:
         server.wait_until(listening(port), "sessionkit serve")
-        assert f"serving the session browser on http://127.0.0.1:{port}/" in server.output()
-        yield App(f"http://127.0.0.1:{port}/", db)
+        url = f"http://127.0.0.1:{port}/?token={TOKEN}"
+        assert f"serving the session browser on {url}" in server.output()
+        yield App(url, db)
     finally:
         server.stop()
 
