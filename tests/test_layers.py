@@ -8,6 +8,7 @@ libraries only where the house style allows them.
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -114,3 +115,81 @@ def test_public_names_are_exported() -> None:
 
     for name in sessionkit.__all__:
         assert hasattr(sessionkit, name), name
+
+
+# -- SQL on sessions.db only in store.py -------------------------------------------------------
+
+SQLITE_ONLY = re.compile(
+    r"\bsessionkit_(?:stats|files|images|settings|schema|details|detail_parts)\b"
+)
+"""Tables only ``sessions.db`` has (the mirror's relations have other names)."""
+SQL_STATEMENT = re.compile(
+    r"\b(?:SELECT|INSERT|UPDATE|DELETE|REPLACE)\b[\s\S]*?\b(?:FROM|INTO|UPDATE|JOIN)\s+(\w+)",
+    re.IGNORECASE,
+)
+
+
+def sql_texts(source: str) -> list[str]:
+    """Every string literal of a module, f-strings with their literal parts joined."""
+    texts: list[str] = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            texts.append(node.value)
+        elif isinstance(node, ast.JoinedStr):
+            texts.append(
+                " ".join(
+                    part.value
+                    for part in node.values
+                    if isinstance(part, ast.Constant) and isinstance(part.value, str)
+                )
+            )
+    return texts
+
+
+def sqlite_statements(source: str) -> list[str]:
+    """SQL statements reading or writing a table only ``sessions.db`` has."""
+    found = []
+    for text in sql_texts(source):
+        for match in SQL_STATEMENT.finditer(text):
+            if SQLITE_ONLY.search(match.group(0)):
+                found.append(match.group(0))
+    return found
+
+
+def store_row_calls(source: str) -> list[int]:
+    """Lines calling ``<something>.store.rows(...)`` or ``store.rows(...)`` (raw SQL on SQLite)."""
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in {"rows", "_rows", "_batches"}
+            and "store" in ast.unparse(node.func.value).lower()
+        ):
+            lines.append(node.lineno)
+    return lines
+
+
+def test_the_sql_checker_catches_sqlite_sql() -> None:
+    caught = """
+def f(store, kit, ids):
+    store.rows("SELECT 1")
+    kit.store.rows(f"SELECT session_id FROM sessionkit_stats WHERE x IN ({ids})")
+    return "DELETE FROM  sessionkit_details", "select a from session_stats"
+"""
+    assert set(sqlite_statements(caught)) == {
+        "SELECT session_id FROM sessionkit_stats",
+        "DELETE FROM  sessionkit_details",
+    }
+    assert store_row_calls(caught) == [3, 4]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for p in modules() if p.name != "store.py"],
+    ids=lambda p: str(p.relative_to(PACKAGE)),
+)
+def test_sql_on_sessions_db_is_written_only_in_store(path: Path) -> None:
+    source = path.read_text()
+    assert sqlite_statements(source) == [], f"{path.name}: use a named Store method"
+    assert store_row_calls(source) == [], f"{path.name}: use a named Store method"
