@@ -6,7 +6,8 @@ The public names are below; widgets live in ``sessionkit.widgets`` so that
 
 from __future__ import annotations
 
-from sessionkit.analysis import NotCombinatorial
+from typing import TYPE_CHECKING, Any
+
 from sessionkit.errors import SessionKitError
 from sessionkit.kit import (
     UNSET,
@@ -16,7 +17,6 @@ from sessionkit.kit import (
     UnknownImage,
     UnknownSession,
 )
-from sessionkit.mirror import QueryError
 from sessionkit.query import InvalidFilter
 from sessionkit.scan import ScanReport
 from sessionkit.store import (
@@ -26,6 +26,23 @@ from sessionkit.store import (
     MetadataConflict,
     StoreUnavailable,
 )
+
+if TYPE_CHECKING:
+    from sessionkit.analysis import NotCombinatorial
+    from sessionkit.mirror import QueryError
+
+_LAZY = {"NotCombinatorial": "sessionkit.analysis", "QueryError": "sessionkit.mirror"}
+"""Names whose modules load pandas or DuckDB: imported on first use, so that a
+command that only indexes or marks does not pay for them."""
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'sessionkit' has no attribute {name!r}")
+
 
 __version__ = "0.2.0.dev0"
 

@@ -27,16 +27,18 @@ import urllib.parse
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 import sessionkit
 from sessionkit.demo import DemoSummary, write_demo_root
 from sessionkit.errors import SessionKitError
 from sessionkit.kit import DB_ENV, ROOT_ENV, TOKEN_ENV, Filters, NotConfigured, SessionKit
 from sessionkit.notebook import DEMO_FOLDER, index_and_mark, repository
+from sessionkit.stats import COMPLETE_PERCENT
+from sessionkit.store import NOTE_MAX_CHARS
+
+if TYPE_CHECKING:  # loaded by the commands that show rows: index and marks need neither
+    import pandas as pd
 
 CELL_MAX_CHARS = 60
 """Table cells longer than this are cut (with ``…``); csv and json keep everything."""
@@ -159,7 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
         ("mark as complete (your flag, not the computed completion)", "mark as not complete"),
     )
     note = mark.add_mutually_exclusive_group()
-    note.add_argument("--note", metavar="TEXT", help="replace the note (at most 500 characters)")
+    note.add_argument(
+        "--note", metavar="TEXT", help=f"replace the note (at most {NOTE_MAX_CHARS} characters)"
+    )
     note.add_argument("--clear-note", action="store_true", help="remove the note")
 
     images = _command(commands, "images", run_images, "list a session's images and their marks")
@@ -205,7 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     image_note = rate.add_mutually_exclusive_group()
     image_note.add_argument(
-        "--note", metavar="TEXT", help="replace the note (at most 500 characters)"
+        "--note", metavar="TEXT", help=f"replace the note (at most {NOTE_MAX_CHARS} characters)"
     )
     image_note.add_argument(
         "--clear-note", dest="note", action="store_const", const=CLEAR, help="remove the note"
@@ -334,7 +338,10 @@ def _add_filters(parser: argparse.ArgumentParser) -> None:
         "complete",
         "complete",
         "incomplete",
-        ("only sessions with at least 95 %% of their planned images", "only the others"),
+        (
+            f"only sessions with at least {COMPLETE_PERCENT:g} %% of their planned images",
+            "only the others",
+        ),
     )
     _add_flag_pair(
         filters,
@@ -460,6 +467,8 @@ def run_refresh(args: argparse.Namespace) -> int:
     with open_kit(args) as kit:
         stats = kit.refresh(args.session)
         metadata = kit.metadata(args.session)
+    import pandas as pd
+
     print(session_table(pd.DataFrame([session_row(stats, metadata)])))
     if stats["missing_since"]:
         print(f"folder missing since {stats['missing_since']}")
@@ -892,6 +901,8 @@ def render(frame: pd.DataFrame, form: str) -> str:
         return dumps(frame.to_dict("records"))
     if form == "csv":
         return frame_csv(frame)
+    import pandas as pd
+
     right = {
         i
         for i, column in enumerate(frame.columns)
@@ -933,6 +944,9 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Collecti
 
 def plain(value: Any) -> Any:
     """``value`` as JSON-ready Python: NULL and NaN to ``None``, arrays to lists, times to ISO."""
+    import numpy as np
+    import pandas as pd
+
     if isinstance(value, dict):
         return {str(key): plain(item) for key, item in value.items()}
     if isinstance(value, list | tuple | np.ndarray):

@@ -17,14 +17,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
-import pandas as pd
 import platformdirs
 
-from sessionkit import analysis, query
+from sessionkit import query
 from sessionkit.detailfiles import DetailFiles
 from sessionkit.errors import SessionKitError
 from sessionkit.manifest import MANIFEST, Manifest, read_manifest
-from sessionkit.mirror import Connection, Mirror
 from sessionkit.names import fs_path, to_text
 from sessionkit.query import ImageFilter, SessionFilter
 from sessionkit.scan import (
@@ -45,7 +43,10 @@ from sessionkit.store import (
     parse_tags,
 )
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # pandas and DuckDB load with the first query: an index or a mark needs neither
+    import pandas as pd
+
+    from sessionkit.mirror import Connection, Mirror
     from sessionkit.thumbs import ThumbnailCache
 
 ROOT_ENV = "SESSIONKIT_ROOT"
@@ -163,6 +164,8 @@ class SessionKit:
         """
         version = self.store.data_version()
         if self._mirror is None:  # built on first use: an index or a mark needs none
+            from sessionkit.mirror import Mirror
+
             self._seen_version = version
             self._mirror = Mirror(self.store, self.details)
         elif version != self._seen_version:
@@ -432,17 +435,23 @@ class SessionKit:
     def missing_combinations(self, session_id: str) -> pd.DataFrame:
         """Planned combinations of a combinatorial session that have no image yet."""
         self._require_known(session_id)
+        from sessionkit import analysis
+
         return analysis.missing_combinations(self.mirror, session_id)
 
     def image_grid(self, session_id: str, rows: str, columns: str) -> pd.DataFrame:
         """The session's images by two axes (``"seed"`` or placeholders), for contact sheets."""
         self._require_known(session_id)
+        from sessionkit import analysis
+
         return analysis.image_grid(self.mirror, session_id, rows, columns)
 
     def diff_sessions(self, a: str, b: str) -> pd.DataFrame:
         """What differs between two sessions: model, template, parameters, variations."""
         self._require_known(a)
         self._require_known(b)
+        from sessionkit import analysis
+
         return analysis.diff_sessions(self.mirror, a, b)
 
     # -- images ------------------------------------------------------------

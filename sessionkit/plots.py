@@ -26,6 +26,8 @@ import plotly.express as px
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from sessionkit.stats import COMPLETE_PERCENT
+
 DISCRETE_PARAMETERS = ("steps", "cfg_scale", "sampler_name", "size", "seed")
 """What :func:`parameter_distribution` counts; ``seed`` is a session's ``seed_base``."""
 UNKNOWN_MODEL = "(unknown)"
@@ -99,7 +101,7 @@ def completion_by_model(
         hover_data=["session_id"],
         title=title,
     )
-    figure.add_hline(y=95, line_dash="dot", annotation_text="complete")
+    figure.add_hline(y=COMPLETE_PERCENT, line_dash="dot", annotation_text="complete")
     figure.update_xaxes(type="category")
     figure.update_layout(showlegend=False)
     return figure

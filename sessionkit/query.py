@@ -16,14 +16,16 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from sessionkit.errors import SessionKitError
-from sessionkit.mirror import Mirror
+from sessionkit.stats import COMPLETE_PERCENT
 
-COMPLETE_PERCENT = 95.0
+if TYPE_CHECKING:  # pandas and DuckDB load with the first query, not with the filters
+    import pandas as pd
+
+    from sessionkit.mirror import Mirror
+
 ORDERABLE = (
     "session_created_at",
     "session_id",

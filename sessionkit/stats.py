@@ -46,6 +46,9 @@ from sessionkit.names import to_text
 
 STATS_VERSION = 3
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
+COMPLETE_PERCENT = 95.0
+"""A session is *complete* when ``completion_percentage`` reaches this (the
+``complete`` filter, the charts' line, the browser's badge)."""
 SUMMARY_VALUES = 10
 """How many used values of each placeholder ``variations_summary_json`` keeps."""
 
@@ -74,10 +77,17 @@ class SessionFiles:
     """The scanner's change detector, stored with the stats."""
     is_dryrun: bool = False
 
-    def listing(self) -> str:
-        """The image files as the JSON text stored in ``sessionkit_files``: ``{"n", "t", "s"}``."""
-        names = [to_text(name) for name in self.names]  # a name may not be UTF-8
-        return orjson.dumps({"n": names, "t": self.mtimes, "s": self.sizes}).decode()
+    def text_names(self) -> list[str]:
+        """The image files' names as stored (a name may not be UTF-8: :mod:`sessionkit.names`)."""
+        return [to_text(name) for name in self.names]
+
+    def listing(self, names: list[str] | None = None) -> str:
+        """The image files as the JSON text stored in ``sessionkit_files``: ``{"n", "t", "s"}``.
+
+        ``names`` are :meth:`text_names`, when the caller has them already.
+        """
+        stored = self.text_names() if names is None else names
+        return orjson.dumps({"n": stored, "t": self.mtimes, "s": self.sizes}).decode()
 
 
 @dataclass(slots=True)
@@ -191,13 +201,13 @@ def compute_session(files: SessionFiles, manifest: ParsedManifest | None = None)
     fallback = (
         None if usable else Fallback(stats.resolved_prompt, stats.negative_prompt, stats.seed_base)
     )
-    names = [to_text(name) for name in files.names]  # as the listing stores them
+    names = files.text_names()
     details = session_details(data if usable else None, names, files.mtimes, files.sizes, fallback)
     return SessionRecord(
         stats=stats,
         signature=files.signature,
         is_dryrun=files.is_dryrun,
-        files=files.listing(),
+        files=files.listing(names),
         details=details.pack(files.session_id),
         counts=details.counts(),
     )

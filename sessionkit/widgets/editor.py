@@ -309,7 +309,8 @@ class MetadataEditor(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         if len(note) > NOTE_MAX_CHARS:
             self._drop("user_note")
             self._set_state(
-                "error", f"not saved: the note is {len(note)} characters; the limit is 500"
+                "error",
+                f"not saved: the note is {len(note)} characters; the limit is {NOTE_MAX_CHARS}",
             )
             return
         self._edit("user_note", note, TYPED_DELAY_S)

@@ -15,7 +15,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-COMPLETE_PERCENT = 95.0
+from sessionkit.stats import COMPLETE_PERCENT
+
 HALF_PERCENT = 50.0
 _PLACEHOLDER = re.compile(r"\{\w+(?:\[[^\]{}]*\])?\}")
 
