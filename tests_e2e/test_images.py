@@ -172,6 +172,8 @@ def test_lab_viewer_marks_from_the_keyboard_and_no_key_reaches_the_notebook(
 
     names = open_viewer_from_grid(page)
     step_and_mark(page, names, lab.db)
+    page.locator(".sk-iv").evaluate("el => el.scrollIntoView({block: 'start'})")
+    page.screenshot(path=artifact("lab-viewer-1280x900.png"))
 
     cells = page.locator(".jp-NotebookPanel .jp-Cell")
     before = cells.count()

@@ -75,6 +75,9 @@ function render({ model, el }) {
   const tapNext = button("›", "next image", "sk-iv-tap sk-iv-tap-next");
   stage.append(image, problem, tapPrevious, tapNext);
 
+  // the marks sit above the image on a narrow screen (always in sight while culling),
+  // beside it on a wide one; the image's facts and prompt come after them
+  const markBox = h("div", "sk-iv-markbox");
   const side = h("div", "sk-iv-side");
   const marks = h("div", "sk-iv-marks");
   const like = button("👍 like", "like (l)", "sk-iv-like");
@@ -109,8 +112,9 @@ function render({ model, el }) {
   const prompt = h("div", "sk-iv-prompt");
   const negativeHead = h("div", "sk-iv-head", "Negative prompt");
   const negative = h("div", "sk-iv-prompt sk-iv-negative");
-  side.append(marks, tags, status, note, facts, values, promptHead, prompt, negativeHead, negative);
-  body.append(stage, side);
+  markBox.append(marks, tags, status);
+  side.append(note, facts, values, promptHead, prompt, negativeHead, negative);
+  body.append(stage, markBox, side);
   root.append(bar, body);
   el.append(root);
 
