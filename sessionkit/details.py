@@ -1,5 +1,5 @@
 """Per-image and per-variation facts of one session: the rules of the ``images`` and
-``variations`` relations (see docs/sql.md), applied once, when the session is indexed.
+``variations`` relations (see docs/data-model.md), applied once, when the session is indexed.
 
 The scanner reads every manifest anyway; :func:`session_details` decodes its
 ``images`` list and ``snapshot.variations`` once more, with a typed msgspec

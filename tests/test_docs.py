@@ -116,3 +116,15 @@ def test_docs_links_point_at_existing_pages() -> None:
             if not target.startswith("http") and not (page.parent / target).is_file():
                 broken.append(f"{page.relative_to(REPO)} -> {target}")
     assert broken == []
+
+
+def test_docs_cited_in_the_code_exist() -> None:
+    """Comments cite a page of ``docs/`` for the rules they follow: each page must be there."""
+    cited = {
+        (path.relative_to(REPO), page)
+        for folder in ("sessionkit", "tests", "tests_e2e", "benchmarks")
+        for path in sorted((REPO / folder).rglob("*.py"))
+        for page in re.findall(r"docs/([\w-]+\.md)", path.read_text(encoding="utf-8"))
+    }
+    assert len(cited) > 10  # the walk found the citations
+    assert [f"{source}: docs/{page}" for source, page in cited if not (DOCS / page).is_file()] == []
