@@ -1,6 +1,6 @@
 """The app's first load: ``sessionkit serve`` on an indexed root, timed in Chromium.
 
-Usage: ``python -m benchmarks.first_load [--sessions 1000] [--loads 5] [--pause 10] [--base DIR]``.
+Usage: ``python -m benchmarks.first_load [--sessions 1000] [--loads 5] [--pause 30] [--base DIR]``.
 
 The demo root of ``--sessions`` sessions is reused from ``benchmarks.run``'s
 folder (``$SESSIONKIT_BENCH_DIR``); the database is a fresh one in a temporary
@@ -81,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sessions", type=int, default=1000)
     parser.add_argument("--loads", type=int, default=5)
-    parser.add_argument("--pause", type=float, default=10.0, help="seconds between loads")
+    parser.add_argument("--pause", type=float, default=30.0, help="seconds between loads")
     parser.add_argument("--base", type=Path, default=DEFAULT_BASE)
     args = parser.parse_args(argv)
     root = ensure_root(args.base, args.sessions, IMAGES_PER_SESSION)
