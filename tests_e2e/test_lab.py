@@ -21,7 +21,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from sessionkit.demo import write_demo_root
-from tests_e2e.conftest import REPO, Server, answers, free_port, jupyter_env
+from tests_e2e.conftest import REPO, Server, answers, artifact, free_port, jupyter_env
 
 NOTEBOOK = "01_browse_sessions.ipynb"
 KERNEL_READY = ".jp-NotebookPanel .jp-DebuggerBugButton[aria-disabled='false']"
@@ -150,6 +150,8 @@ def test_keys_in_the_widgets_never_reach_jupyterlab(page: Page, lab: Lab) -> Non
 
     page.keyboard.press("Enter")  # opens the focused card
     expect(browser.locator(".sk-detail .sk-header")).to_be_visible()
+    browser.locator(".sk-detail .sk-header").evaluate("(el) => el.scrollIntoView()")
+    page.screenshot(path=artifact("lab-1280x900-detail.png"))
 
     browser.locator(".sk-detail .sk-refresh").focus()  # Shift+Enter refreshes: harmless
     press_all(page)
