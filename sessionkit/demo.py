@@ -1520,9 +1520,14 @@ def demo_image_marks(
     passed. The values are valid ``kit.update_image_metadata`` fields.
     """
     marks: dict[tuple[str, str], dict[str, Any]] = {}
+    appeal: dict[tuple[str, str], float] = {}  # a value's appeal, drawn once per call
     for session_id, filename, applied in images:
-        rng = random.Random(f"{seed}:{session_id}:{filename}")  # noqa: S311 - demo data
-        appeals = [_appeal(seed, name, value) for name, value in (applied or {}).items()]
+        # an integer seed: seeding with text hashes it with SHA-512, per image
+        rng = random.Random(zlib.crc32(f"{seed}:{session_id}:{filename}".encode()))  # noqa: S311
+        for item in (applied or {}).items():
+            if item not in appeal:
+                appeal[item] = _appeal(seed, *item)
+        appeals = [appeal[item] for item in (applied or {}).items()]
         score = _LIKE_BIAS + sum(appeals) / math.sqrt(max(1, len(appeals)))
         fields: dict[str, Any] = {}
         if rng.random() < _RATED_SHARE:
