@@ -20,8 +20,18 @@ from sessionkit import SessionKit
 from sessionkit.cli import main
 from webui import STATS_COLUMNS, WebUI
 
-# The real WebUI's database and sessions, where this machine has them.
-CORPUS = Path(os.environ.get("SESSIONKIT_SDGEN_CORPUS", "/work/shared/corpora/sdgen-cli"))
+
+def _corpus() -> Path:
+    """The real WebUI's database and sessions: ``$SESSIONKIT_SDGEN_CORPUS``, else the
+    team's ``shared/corpora/sdgen-cli`` beside the clone (or beside its worktrees)."""
+    if given := os.environ.get("SESSIONKIT_SDGEN_CORPUS"):
+        return Path(given)
+    here = Path(__file__).resolve().parent.parent
+    beside = [folder / "shared" / "corpora" / "sdgen-cli" for folder in here.parents[:2]]
+    return next((path for path in beside if path.is_dir()), beside[0])
+
+
+CORPUS = _corpus()
 PORTRAIT = "20251107_120000-Portrait"
 LANDSCAPE = "20251108_090000-Landscape"
 ODD_TAGS = ["two words", "Keeper", "keeper"]
