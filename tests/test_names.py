@@ -97,3 +97,5 @@ def test_an_image_name_that_is_not_utf8_is_listed_and_found(tmp_path: Path) -> N
         names = set(kit.sql("SELECT filename FROM images")["filename"])
         assert "caf%E9.png" in names
         assert kit.stats(PLAIN)["images_actual"] == 2
+        saved = kit.update_image_metadata(PLAIN, "caf%E9.png", rating="like")
+        assert saved["rating"] == "like"  # an image is marked under its stored name

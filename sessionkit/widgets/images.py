@@ -46,6 +46,7 @@ from PIL import Image, UnidentifiedImageError
 
 from sessionkit.errors import SessionKitError
 from sessionkit.kit import SessionKit
+from sessionkit.names import fs_path
 from sessionkit.thumbs import ThumbnailCache
 from sessionkit.widgets.debounce import kernel_loop
 
@@ -306,7 +307,7 @@ class _ImageWidget(anywidget.AnyWidget):
 
     def use_session(self, session_id: str) -> None:
         self.session_id = session_id
-        self.folder = Path(self.kit.stats(session_id)["session_path"])
+        self.folder = Path(fs_path(self.kit.stats(session_id)["session_path"]))
 
     def read_images(self) -> dict[str, dict[str, Any]]:
         """The session's images by file name, marks as stored now."""
@@ -345,7 +346,7 @@ class _ImageWidget(anywidget.AnyWidget):
 
     def send_image(self, filename: str) -> None:
         """Prepare ``filename`` for display (off the main thread in a kernel) and send it."""
-        path = self.folder / filename
+        path = self.folder / fs_path(filename)  # stored text: a name may not be UTF-8
         self.runner.submit(
             functools.partial(self._prepared.get, path),
             functools.partial(self._deliver, filename),
