@@ -13,6 +13,7 @@ import functools
 import hashlib
 import os
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack
@@ -97,6 +98,24 @@ class Filters(TypedDict, total=False):
     search: str | None
     dry_run: bool | None
     missing: bool | None
+
+
+_FLAG_FILTERS = ("liked", "test", "complete", "seed_sweep", "dry_run", "missing")
+
+
+@dataclass(frozen=True)
+class BrowsePage:
+    """One redraw of a browser: see :meth:`SessionKit.browse`."""
+
+    rows: pd.DataFrame
+    total: int
+    words: str
+    """The active filters in words (``""`` when nothing is filtered)."""
+    chips: dict[str, int]
+    listed: int
+    """Sessions the default filters show: 0 means nothing is indexed yet."""
+    first_images: dict[str, Path]
+    """Each row's first image file by name, for sessions that have one."""
 
 
 class SessionKit:
@@ -378,6 +397,36 @@ class SessionKit:
     def count(self, **filters: Unpack[Filters]) -> int:
         """How many sessions match the filters (same filters as :meth:`sessions`)."""
         return query.count_sessions(self.mirror, _filter(filters))
+
+    def browse(
+        self,
+        *,
+        chips: Sequence[str] = (),
+        limit: int = 48,
+        offset: int = 0,
+        **filters: Unpack[Filters],
+    ) -> BrowsePage:
+        """Everything one redraw of a session browser shows, from one filter object.
+
+        The page of rows, the total, the filters in words, and for each flag
+        filter in ``chips`` the count with it set: two queries in all. Each
+        row's first image (its thumbnail) comes from the file listing the
+        last index stored, without reading any folder.
+        """
+        where = _filter(filters)
+        for chip in chips:
+            if chip not in _FLAG_FILTERS:
+                raise query.InvalidFilter(f"{chip!r} is not a flag filter")
+        total, chip_counts, listed = query.browse_counts(self.mirror, where, chips)
+        rows = query.select_sessions(self.mirror, where, limit=limit, offset=offset)
+        ids = [str(session_id) for session_id in rows["session_id"]]
+        names = self.store.first_image_names(ids)
+        paths = dict(zip(ids, rows["session_path"], strict=True))
+        first = {
+            session_id: Path(fs_path(str(paths[session_id]))) / fs_path(name)
+            for session_id, name in names.items()
+        }
+        return BrowsePage(rows, total, where.describe(), chip_counts, listed, first)
 
     def describe(self, **filters: Unpack[Filters]) -> str:
         """The result in words: ``"37 sessions where liked and model contains illustrious"``."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -241,6 +241,27 @@ def select_sessions(
     params.append(offset)
     # Choose the page on narrow columns; the mirror keeps whole rows converted.
     return mirror.session_rows(mirror.column(page, params))
+
+
+def browse_counts(
+    mirror: Mirror, where: SessionFilter, chips: Sequence[str]
+) -> tuple[int, dict[str, int], int]:
+    """``(total, {chip: count}, listed)`` in one query (one scan of ``sessions``).
+
+    A chip's count is what the result would be with that flag filter set to
+    true (whatever it is now); ``listed`` counts every session the default
+    filters show, for an empty page's message.
+    """
+    columns: list[str] = []
+    params: list[Any] = []
+    flagged: list[SessionFilter] = [replace(where, **{chip: True}) for chip in chips]  # type: ignore[arg-type]
+    for scope in (where, *flagged, SessionFilter()):
+        clause, values = scope.where()
+        columns.append(f"count(*) FILTER (WHERE {clause})")
+        params.extend(values)
+    row = mirror.query(f"SELECT {', '.join(columns)} FROM sessions", params).iloc[0]
+    counts = [int(value) for value in row]
+    return counts[0], dict(zip(chips, counts[1:-1], strict=True)), counts[-1]
 
 
 def count_sessions(mirror: Mirror, where: SessionFilter) -> int:

@@ -617,6 +617,27 @@ class Store:
             return self._rows(select)
         return self._rows(f"{select} WHERE session_id = ?", (session_id,))
 
+    def first_image_names(self, session_ids: Sequence[str]) -> dict[str, str]:
+        """The first image file by name of each session (for a card's thumbnail).
+
+        From the listing the last scan stored: no folder is read.
+        """
+        ids = list(session_ids)
+        found: dict[str, str] = {}
+        for start in range(0, len(ids), _IN_BATCH):
+            chunk = ids[start : start + _IN_BATCH]
+            found.update(
+                (row[0], row[1])
+                for row in self._rows(
+                    "SELECT session_id, (SELECT min(value) FROM json_each(files, '$.n')) "
+                    "FROM sessionkit_files "
+                    f"WHERE session_id IN ({', '.join('?' * len(chunk))})",
+                    chunk,
+                )
+                if row[1] is not None
+            )
+        return found
+
     def detail_parts(self) -> list[tuple[str, int, int, int, int]]:
         """Every recorded part: ``(part, format, sessions, images_bytes, variations_bytes)``.
 

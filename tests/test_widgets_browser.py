@@ -347,7 +347,7 @@ def test_a_page_that_fails_to_load_says_so_inside_the_browser(
     def broken(**_: Any) -> int:
         raise RuntimeError("database <gone>")
 
-    monkeypatch.setattr(kit, "count", broken)
+    monkeypatch.setattr(kit, "browse", broken)  # the browser's one data call
     browser.refresh()
     assert "Could not load the sessions: database &lt;gone&gt;" in browser.message.value
     assert browser.busy.value == ""  # the busy mark went away

@@ -19,12 +19,13 @@ import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any, cast
 
 import ipywidgets as w
 
 from sessionkit.kit import Filters, SessionKit
-from sessionkit.thumbs import ThumbnailCache, session_images
+from sessionkit.thumbs import ThumbnailCache
 from sessionkit.widgets import html
 from sessionkit.widgets.debounce import Scheduler
 from sessionkit.widgets.detail import SessionDetail
@@ -119,6 +120,8 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         self.page = 0
         self.total = 0
         self.rows: list[dict[str, Any]] = []
+        self._first_images: dict[str, Path] = {}
+        self._listed = 0
         self.selected: str | None = None
         self.detail: SessionDetail | None = None
         self._quiet = False
@@ -390,15 +393,20 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         """Query the page for the current filters and redraw the cards, counts and pager."""
         filters = self.filters()
         size = self.page_size.value
-        self.total = self.kit.count(**filters)
-        self.page = min(self.page, self.pages - 1)
-        frame = self.kit.sessions(**filters, limit=size, offset=self.page * size)
-        self.rows = cast("list[dict[str, Any]]", frame.to_dict("records"))
-        self.describe.value = html.esc(self.kit.describe(**filters))
+        chips = [name for _, name in CHIPS]
+        found = self.kit.browse(chips=chips, limit=size, offset=self.page * size, **filters)
+        self.total = found.total
+        if self.page > self.pages - 1:  # the result shrank under the page: show its last
+            self.page = self.pages - 1
+            found = self.kit.browse(chips=chips, limit=size, offset=self.page * size, **filters)
+        self.rows = cast("list[dict[str, Any]]", found.rows.to_dict("records"))
+        self._first_images = found.first_images
+        self._listed = found.listed
+        noun = "session" if found.total == 1 else "sessions"
+        words = f" where {found.words}" if found.words else ""
+        self.describe.value = html.esc(f"{found.total} {noun}{words}")
         for label, name in CHIPS:
-            with_chip: Filters = {**filters, name: True}  # type: ignore[misc]
-            count = self.kit.count(**with_chip)
-            self.chips[name].description = f"{label} ({count})"
+            self.chips[name].description = f"{label} ({found.chips[name]})"
         self._draw_cards(size)
         self._draw_pager(size)
         active = self.active_filters()
@@ -410,7 +418,7 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         """What to do when the page is empty: index a root, or loosen the filters."""
         if self.rows:
             return ""
-        text = NO_MATCH if filters and self.kit.count() else NO_SESSIONS
+        text = NO_MATCH if filters and self._listed else NO_SESSIONS
         return f'<div class="sk-empty">{text}</div>'
 
     def _draw_cards(self, size: int) -> None:
@@ -421,8 +429,7 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         for index, card in enumerate(self._pool):
             if index < len(self.rows):
                 row = self.rows[index]
-                first = session_images(row["session_path"], 1)
-                uri = self.thumbs.data_uri(first[0] if first else None)
+                uri = self.thumbs.data_uri(self._first_images.get(row["session_id"]))
                 card.show(row, uri, row["session_id"] == self.selected)
             else:
                 card.hide()
