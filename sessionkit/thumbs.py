@@ -55,16 +55,25 @@ class ThumbnailCache:
         """Where the thumbnail of ``key`` lives (256 sub-folders keep folders small)."""
         return self.folder / key[:2] / f"{key}.jpg"
 
+    def cached(self, image: str | os.PathLike[str]) -> bytes | None:
+        """The JPEG bytes of ``image``'s thumbnail if it is cached; ``None`` if it must be made."""
+        key = self.key(image)
+        if key is None:
+            return placeholder(self.side)
+        try:
+            return self.path_for(key).read_bytes()
+        except OSError:
+            return None  # not made yet (or the cache folder is unusable)
+
     def thumbnail(self, image: str | os.PathLike[str]) -> bytes:
         """The JPEG bytes of ``image``'s thumbnail, made now if not cached yet."""
+        found = self.cached(image)
+        if found is not None:
+            return found
         key = self.key(image)
         if key is None:
             return placeholder(self.side)
         cached = self.path_for(key)
-        try:
-            return cached.read_bytes()
-        except OSError:
-            pass  # not made yet (or the cache folder is unusable)
         data = encode(image, self.side)
         self.made += 1
         _write_atomically(cached, data)

@@ -374,6 +374,7 @@ def test_thumbnails_are_sent_as_jpeg_buffers_for_the_cells_asked(
     made = grid.thumbs.made
     grid.receive({"type": "thumbs", "filenames": every[:3]})
     assert grid.thumbs.made == made  # cached on disk: not made again
+    assert sent[-1][1] == content and sent[-1][2] == buffers
 
 
 def test_enter_opens_the_viewer_in_place_and_escape_returns_focus(

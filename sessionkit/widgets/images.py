@@ -673,11 +673,27 @@ class ImageGrid(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
             self.open_compare(names[0], names[1])
 
     def send_thumbnails(self, filenames: Iterable[str]) -> None:
-        """Send the thumbnails of ``filenames`` in batches (cached on disk, made once)."""
+        """Send the thumbnails of ``filenames`` in batches; made once, then cached on disk.
+
+        Cached ones (a small file read each) go at once; the ones still to be
+        made are decoded by the runner (off the main thread in a kernel).
+        """
         shown = set(self.filenames)
-        wanted = [name for name in filenames if name in shown]
-        for start in range(0, len(wanted), THUMBS_PER_MESSAGE):
-            batch = wanted[start : start + THUMBS_PER_MESSAGE]
+        ready: dict[str, bytes] = {}
+        missing: list[str] = []
+        for name in filenames:
+            if name in shown:
+                found = self.thumbs.cached(self.view.folder / name)
+                if found is None:
+                    missing.append(name)
+                else:
+                    ready[name] = found
+        names = list(ready)
+        for start in range(0, len(names), THUMBS_PER_MESSAGE):
+            batch = names[start : start + THUMBS_PER_MESSAGE]
+            self._send_thumbnails(batch, [ready[name] for name in batch])
+        for start in range(0, len(missing), THUMBS_PER_MESSAGE):
+            batch = missing[start : start + THUMBS_PER_MESSAGE]
             paths = [self.view.folder / name for name in batch]
             self.runner.submit(
                 functools.partial(self._thumbnails, paths),

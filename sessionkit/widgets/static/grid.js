@@ -3,6 +3,7 @@
 // the data (items, filters, marks); thumbnails arrive as binary buffers for the
 // cells scrolled into view. Text goes in through textContent, never as HTML.
 
+const FIRST_THUMBS = 60; // asked for at once: about a screenful, before layout tells what shows
 const MARK_KEYS = new Set(["l", "d", "0", "1", "2", "3", "4", "5", "Backspace"]);
 const MARK_CHOICES = [
   ["", "any mark"],
@@ -97,7 +98,7 @@ function render({ model, el }) {
         const filename = entry.target.dataset.filename;
         if (!thumbs.has(filename) && !requested.has(filename)) pending.add(filename);
       }
-      if (pending.size) setTimeout(requestThumbs, 0);
+      if (pending.size) queueMicrotask(requestThumbs);
     },
     // the cells scroll inside the list: a cell within 600 px of its visible part is asked for
     { root: list, rootMargin: "600px 0px" },
@@ -207,6 +208,10 @@ function render({ model, el }) {
       return cell;
     });
     list.replaceChildren(...fresh);
+    for (const item of rows.slice(0, FIRST_THUMBS)) {
+      if (!thumbs.has(item.filename) && !requested.has(item.filename)) pending.add(item.filename);
+    }
+    requestThumbs();
     fresh.forEach((cell) => observer.observe(cell));
     const total = model.get("total") || 0;
     count.textContent = rows.length === total ? `${total} images` : `${rows.length} of ${total} images`;
