@@ -445,7 +445,7 @@ def sweep_like_share(mirror: Mirror) -> pd.DataFrame:
 
 # -- images and their marks ----------------------------------------------
 
-IMAGE_ORDER = "ORDER BY session_id, filename"
+IMAGE_ORDER = ["session_id", "filename"]
 WILSON_Z = 1.959963984540054
 """The normal quantile of a two-sided 95 % interval."""
 RATING_COLUMNS = [
@@ -529,17 +529,21 @@ def _json_key(name: str) -> str:
 def select_images(
     mirror: Mirror, where: ImageFilter, *, limit: int | None = None, offset: int = 0
 ) -> pd.DataFrame:
-    """Images matching ``where``, with their marks, by session then file name."""
+    """Images matching ``where``, with their marks, by session then file name.
+
+    A whole result is sorted by pandas: DuckDB's parallel sort cost four times
+    the lookup itself on one session's hundred rows (8 -> 32 ms at 1,000
+    sessions). A page (``limit`` / ``offset``) is chosen in order by DuckDB.
+    """
     if (limit is not None and limit < 0) or offset < 0:
         raise InvalidFilter("limit and offset must not be negative")
     clause, params = where.where()
-    sql = f"SELECT * FROM images WHERE {clause} {IMAGE_ORDER}"
-    if limit is not None:
-        sql += " LIMIT ?"
-        params.append(limit)
-    sql += " OFFSET ?"
-    params.append(offset)
-    return mirror.query(sql, params, details=True)
+    sql = f"SELECT * FROM images WHERE {clause}"
+    if limit is None and not offset:
+        frame = mirror.query(sql, params, details=True)
+        return frame.sort_values(IMAGE_ORDER, kind="stable", ignore_index=True)
+    sql += f" ORDER BY {', '.join(IMAGE_ORDER)} LIMIT ? OFFSET ?"
+    return mirror.query(sql, [*params, limit, offset], details=True)
 
 
 def image_filenames(mirror: Mirror, session_id: str) -> list[str]:
