@@ -34,7 +34,7 @@ from sessionkit.demo import DemoSummary, write_demo_root
 from sessionkit.errors import SessionKitError
 from sessionkit.kit import DB_ENV, ROOT_ENV, TOKEN_ENV, Filters, NotConfigured, SessionKit
 from sessionkit.notebook import DEMO_FOLDER, index_and_mark, repository
-from sessionkit.stats import COMPLETE_PERCENT
+from sessionkit.query import FLAG_TERMS
 from sessionkit.store import NOTE_MAX_CHARS
 
 if TYPE_CHECKING:  # loaded by the commands that show rows: index and marks need neither
@@ -323,33 +323,9 @@ def _add_flag_pair(
 
 def _add_filters(parser: argparse.ArgumentParser) -> None:
     filters = parser.add_argument_group("filters (all must match)")
-    _add_flag_pair(
-        filters, "liked", "liked", "not-liked", ("only liked sessions", "only sessions not liked")
-    )
-    _add_flag_pair(
-        filters,
-        "test",
-        "test",
-        "not-test",
-        ("only sessions marked test", "only sessions not marked test"),
-    )
-    _add_flag_pair(
-        filters,
-        "complete",
-        "complete",
-        "incomplete",
-        (
-            f"only sessions with at least {COMPLETE_PERCENT:g} %% of their planned images",
-            "only the others",
-        ),
-    )
-    _add_flag_pair(
-        filters,
-        "seed_sweep",
-        "seed-sweep",
-        "not-seed-sweep",
-        ("only seed sweeps", "no seed sweeps"),
-    )
+    for term in FLAG_TERMS:
+        yes, no = (option.removeprefix("--") for option in term.options)
+        _add_flag_pair(filters, term.name, yes, no, term.helps)
     filters.add_argument("--model", metavar="TEXT", help="model name contains TEXT (any case)")
     filters.add_argument(
         "--from",

@@ -40,6 +40,71 @@ ORDERABLE = (
 TIMELINE_FREQUENCIES = {"D": "day", "W": "week", "M": "month"}
 
 
+@dataclass(frozen=True)
+class FilterTerm:
+    """One filter of the vocabulary, declared once for every place that offers it.
+
+    The API's keyword (a :class:`SessionFilter` field and a key of
+    ``kit.sessions(**filters)``), the CLI options that set it, and for the
+    yes/no flags the words of :meth:`SessionFilter.describe` and the help of
+    each option. tests/test_vocabulary.py fails when the API, the CLI, the
+    browser or the docs drift from it.
+    """
+
+    name: str
+    options: tuple[str, ...]
+    """The CLI options: for a flag, the one setting it true, then the one setting it false."""
+    words: tuple[str, str] = ("", "")
+    """A flag's words when true and when false."""
+    helps: tuple[str, str] = ("", "")
+    """A flag's CLI help for each option."""
+
+
+FLAG_TERMS = (
+    FilterTerm(
+        "liked",
+        ("--liked", "--not-liked"),
+        ("liked", "not liked"),
+        ("only liked sessions", "only sessions not liked"),
+    ),
+    FilterTerm(
+        "test",
+        ("--test", "--not-test"),
+        ("test", "not test"),
+        ("only sessions marked test", "only sessions not marked test"),
+    ),
+    FilterTerm(
+        "complete",
+        ("--complete", "--incomplete"),
+        ("complete", "incomplete"),
+        (
+            f"only sessions with at least {COMPLETE_PERCENT:g} %% of their planned images",
+            "only the others",
+        ),
+    ),
+    FilterTerm(
+        "seed_sweep",
+        ("--seed-sweep", "--not-seed-sweep"),
+        ("seed sweep", "not seed sweep"),
+        ("only seed sweeps", "no seed sweeps"),
+    ),
+)
+"""The yes/no filters (the browser's chips)."""
+FILTER_TERMS = (
+    *FLAG_TERMS,
+    FilterTerm("model", ("--model",)),
+    FilterTerm("from_date", ("--from",)),
+    FilterTerm("to_date", ("--to",)),
+    FilterTerm("tags", ("--tag",)),
+    FilterTerm("rating", ("--rating",)),
+    FilterTerm("search", ("--search",)),
+    FilterTerm("dry_run", ("--dry-runs",)),
+    FilterTerm("missing", ("--missing",)),
+)
+"""Every filter of ``kit.sessions()``, ``kit.count()``, ``sessionkit list`` and the browser."""
+_FLAG_WORDS = {term.name: term.words for term in FLAG_TERMS}
+
+
 class InvalidFilter(SessionKitError):
     """A filter, ordering or aggregation argument that cannot be used."""
 
@@ -85,15 +150,17 @@ class SessionFilter:
     def _parts(self) -> list[tuple[str, list[Any], str]]:
         """Each active filter as (SQL fragment, parameters, words)."""
         parts: list[tuple[str, list[Any], str]] = []
-        for flag, column, word in (
-            (self.liked, "is_favorite", "liked"),
-            (self.test, "is_test", "test"),
-            (self.seed_sweep, "is_seed_sweep", "seed sweep"),
+        for flag, name, column in (
+            (self.liked, "liked", "is_favorite"),
+            (self.test, "test", "is_test"),
+            (self.seed_sweep, "seed_sweep", "is_seed_sweep"),
         ):
             if flag is not None:
-                parts.append((f"{column} = ?", [int(bool(flag))], word if flag else f"not {word}"))
+                word = _FLAG_WORDS[name][0 if flag else 1]
+                parts.append((f"{column} = ?", [int(bool(flag))], word))
         if self.complete is not None:
-            op, word = (">=", "complete") if self.complete else ("<", "incomplete")
+            op = ">=" if self.complete else "<"
+            word = _FLAG_WORDS["complete"][0 if self.complete else 1]
             parts.append((f"completion_percentage {op} ?", [COMPLETE_PERCENT], word))
         if self.model:
             parts.append(
