@@ -7,7 +7,6 @@ and its metadata writes, with tags sessionkit would refuse from a user.
 
 from __future__ import annotations
 
-import os
 import shutil
 import sqlite3
 from pathlib import Path
@@ -20,18 +19,8 @@ from sessionkit import SessionKit
 from sessionkit.cli import main
 from webui import STATS_COLUMNS, WebUI
 
-
-def _corpus() -> Path:
-    """The real WebUI's database and sessions: ``$SESSIONKIT_SDGEN_CORPUS``, else the
-    team's ``shared/corpora/sdgen-cli`` beside the clone (or beside its worktrees)."""
-    if given := os.environ.get("SESSIONKIT_SDGEN_CORPUS"):
-        return Path(given)
-    here = Path(__file__).resolve().parent.parent
-    beside = [folder / "shared" / "corpora" / "sdgen-cli" for folder in here.parents[:2]]
-    return next((path for path in beside if path.is_dir()), beside[0])
-
-
-CORPUS = _corpus()
+# The real WebUI's database for the 26 folders of the real corpus, kept in the repository.
+CORPUS = Path(__file__).parent / "corpora" / "sdgen-cli"
 PORTRAIT = "20251107_120000-Portrait"
 LANDSCAPE = "20251108_090000-Landscape"
 ODD_TAGS = ["two words", "Keeper", "keeper"]
@@ -170,7 +159,6 @@ def test_file_where_the_webui_failed_to_start(root: Path, tmp_path: Path) -> Non
         assert kit.count() == 2
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason="the sd-generator corpus is not on this machine")
 def test_a_copy_of_the_real_webui_database(tmp_path: Path) -> None:
     """The WebUI's own file for the corpus's 26 folders (one a dry-run folder), indexed."""
     db = tmp_path / "sessions.db"
@@ -180,7 +168,8 @@ def test_a_copy_of_the_real_webui_database(tmp_path: Path) -> None:
     webui = WebUI(db)
     totals_before = webui.global_stats()
 
-    with SessionKit(CORPUS / "sessions", db, progress=False) as kit:
+    sessions = shutil.copytree(CORPUS / "sessions", tmp_path / "sessions")
+    with SessionKit(sessions, db, progress=False) as kit:
         kit.index()
         assert kit.count() == 25  # and the dry runs under dryrun/
         liked = kit.sessions(liked=True)
