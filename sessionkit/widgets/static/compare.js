@@ -39,10 +39,9 @@ function render({ model, el }) {
     const caption = h("figcaption", "sk-ic-caption");
     caption.append(h("div", "sk-iv-name", side.filename));
     const marks = [];
-    if (side.rating === "like") marks.push("👍");
-    if (side.rating === "dislike") marks.push("👎");
+    if (side.rating) marks.push(side.rating === "like" ? "liked" : "disliked");
     if (side.stars) marks.push("★".repeat(side.stars));
-    if (marks.length) caption.append(h("div", "sk-ic-marks", marks.join(" ")));
+    if (marks.length) caption.append(h("div", `sk-ic-marks sk-ig-rated-${side.rating || "none"}`, marks.join(" ")));
     const list = h("ul", "sk-iv-values");
     const seed = h("li", "sk-iv-value");
     seed.append(h("span", "sk-iv-placeholder", "seed"), h("span", "sk-iv-sep", ": "), h("span", "sk-iv-chosen", side.seed ?? "—"));
