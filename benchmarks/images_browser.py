@@ -25,6 +25,7 @@ import argparse
 import io
 import json
 import os
+import signal
 import sqlite3
 import statistics
 import subprocess
@@ -164,8 +165,12 @@ def voila(path: Path, home: Path) -> Iterator[str]:
             time.sleep(0.1)
         yield f"http://127.0.0.1:{port}/"
     finally:
-        os.killpg(server.pid, 15)
-        server.wait(timeout=10)
+        os.killpg(server.pid, signal.SIGTERM)  # its kernels are in the group too
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=10)
 
 
 def stored_rating(db: Path, session_id: str, filename: str) -> str | None:
