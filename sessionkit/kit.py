@@ -337,7 +337,7 @@ class SessionKit:
         )
         mirror = self._mirror_if_built()
         if mirror is not None:
-            mirror.refresh_metadata(session_id)
+            mirror.refresh_metadata(session_id, saved)  # the saved row: no read
         # the row as this write left it: re-reading could return another
         # writer's later row, whose updated_at would then hide its edit
         return {**saved, "tags": parse_tags(saved["tags"])}

@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -252,13 +252,19 @@ class Mirror:
                 )
             self._copy_sessions(ids)
 
-    def refresh_metadata(self, session_id: str) -> None:
-        """Copy one session's metadata row after a write."""
+    def refresh_metadata(self, session_id: str, saved: Mapping[str, Any] | None = None) -> None:
+        """Copy one session's metadata row after a write: ``saved``, the row the write
+        returned (no read), else the stored row."""
         with self._lock:
             if self._rows is not None:
                 self._rows = self._rows.drop(index=session_id, errors="ignore")
             self.con.execute("DELETE FROM session_metadata WHERE session_id = ?", [session_id])
-            self._insert_metadata(self._store.metadata_rows(session_id))
+            rows = (
+                [tuple(saved[name] for name in METADATA_COLUMNS)]
+                if saved is not None
+                else self._store.metadata_rows(session_id)
+            )
+            self._insert_metadata(rows)
 
     def reload_image_metadata(self) -> None:
         """Copy every image's marks again (after a write to many sessions' images)."""

@@ -55,9 +55,13 @@ def test_smoke_run_measures_every_figure_and_writes_the_report(root: Path, tmp_p
     for expected in (
         "I/O floor (1 process, reference)",
         "naive per-session algorithm (reference)",
-        "cold index (fresh db, 2 workers, mirror built)",
+        "cold index (fresh db, 2 workers, image data written)",
         "indexing peak RSS (main / largest worker)",
         "open db + first kit.sessions() (fresh process)",
+        "first query naming images (fresh process)",
+        "persisted image data on disk (Parquet parts)",
+        "sessionkit index (whole process, fresh db)",
+        "sessionkit like SESSION (whole process, a mark only)",
         "rescan, nothing changed",
         "browser filter redraw",
         "detail open",
@@ -91,6 +95,21 @@ def test_smoke_run_measures_every_figure_and_writes_the_report(root: Path, tmp_p
     text = results.read_text()
     assert "## 30 sessions" in text and "| cold index" in text and "cores" in text
     assert "ncalls" in text
+
+
+def test_the_corpus_unlike_the_demo_is_indexed_and_measured(tmp_path: Path) -> None:
+    plain = run.ensure_plain_root(tmp_path, 3, images=4)
+    folders = sorted(p for p in plain.iterdir() if p.is_dir())
+    assert len(folders) == 3
+    assert all(f.stat().st_size == 0 for f in folders[0].glob("*.png"))
+    scale = run.run_plain(plain, tmp_path / "work", label="3 plain", log=lambda line: None)
+    names = [figure.name for figure in scale.figures]
+    assert names == [
+        "I/O floor (1 process, reference)",
+        "cold index (fresh db, 2 workers)",
+        "rescan, nothing changed",
+    ]
+    assert all(figure.value is not None for figure in scale.figures)
 
 
 def test_widget_hooks_report_a_figure_or_why_not(root: Path, tmp_path: Path) -> None:
