@@ -74,7 +74,9 @@ class DetailFiles:
     """The folder of parts belonging to one ``sessions.db``."""
 
     def __init__(self, db_path: Path) -> None:
-        self.folder = db_path.with_name(db_path.name + "-details")
+        # absolute: DuckDB resolves the views' file names when queried, from whatever
+        # folder the process is in by then
+        self.folder = db_path.absolute().with_name(db_path.name + "-details")
         self._con: duckdb.DuckDBPyConnection | None = None
 
     def path(self, part: str, kind: str) -> Path:
