@@ -7,6 +7,7 @@ that is where SQLite's guarantees and our transactions meet.
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 import sqlite3
@@ -113,10 +114,12 @@ def test_index_killed_at_random_points(tmp_path: Path) -> None:
 
 
 WRITER_CHILD = """
-import json, sqlite3, sys, time
+import json, os, sqlite3, sys, time
 from sessionkit import SessionKit, MetadataConflict, DatabaseLocked
 name, db, attempts, sessions = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
 kit = SessionKit(db=db, progress=False)
+# both writers start together, however long each took to start up
+time.sleep(max(0.0, float(os.environ.get("START_AT", "0")) - time.time()))
 log, i = [], 0
 while i < attempts:
     i += 1
@@ -152,11 +155,13 @@ def test_two_writers_lose_no_update(tmp_path: Path) -> None:
         for name in shared:
             kit.update_metadata(name, user_note="start")
     initial = {row[0]: row[-1] for row in metadata_dump(db)}
+    start_at = time.time() + 5  # after both children have imported and opened the kit
     children = {
         name: subprocess.Popen(
             [sys.executable, "-c", WRITER_CHILD, name, str(db), "100", *shared, *own[name]],
             stdout=subprocess.PIPE,
             text=True,
+            env={**os.environ, "START_AT": str(start_at)},
         )
         for name in ("A", "B")
     }
