@@ -71,9 +71,9 @@ MARKED_SHARE = 10
 """One image in this many is marked (100,000 of a million at 10k sessions)."""
 WIDGETS_MISSING = "not measured: widgets not available"
 NOTES = (
-    "* The machine is shared: other jobs (test suites, UI benchmarks) may run at the same",
-    "  time, so every figure here is from a loaded machine; the ratios compare figures of",
-    "  the same run, which the load affects alike only roughly.",
+    "* Run on a quiet machine (load average below 1 at the start, nothing else running):",
+    "  a job beside it inflates the ratios unevenly (the same index measured 0.86x and",
+    "  1.45x of its floor with and without one).",
     "* Cold index: each worker opens a session folder once, lists and stats its images",
     "  (the floor's own loop, with every stat relative to the open folder), reads the",
     "  manifest and decodes only what the stats need with a typed msgspec decoder (each",
@@ -87,6 +87,15 @@ NOTES = (
     "  index (it is built on first query). Against a 0.31 s floor these fixed costs alone",
     "  are a large share; the 2-core compute of 1,000 sessions is at least another",
     "  0.24 s. Meeting 1.0x here would need the listing itself below the floor's cost.",
+    "* Cold index since the image rows are persisted (2.9x the floor at 10k, 3.8x at 1k, was",
+    "  1.0x / 1.15x): the parent writes the Parquet parts one batch after another while the",
+    "  workers wait. Profiled at 1k (cProfile on kit.index): 0.75 s of 1.3 s is",
+    "  DetailFiles.write, of which ~0.23 s is DuckDB converting the batch's packed JSON",
+    "  (50 MB for 95k images, prompts included) from a Python list parameter, ~0.21 s the",
+    "  zstd COPY (snappy or no compression saves only ~0.07 s) and ~0.17 s importing and",
+    "  opening DuckDB. The way back under the floor is to let each worker write its own",
+    "  part (two cores instead of one, no 50 MB hand-over), keeping parts large enough",
+    "  that the first query naming `images` still opens few files.",
     "* Memory is each child's own `VmHWM` (`ru_maxrss` is carried across exec on Linux, so",
     "  a child of a parent holding 500 MB would report at least 500 MB).",
     "* Kit memory with images loaded: `images` and `variations` are views over the Parquet",
