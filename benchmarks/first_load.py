@@ -21,6 +21,7 @@ sessions); exits 1 when the median misses it.
 from __future__ import annotations
 
 import argparse
+import secrets
 import statistics
 import sys
 import tempfile
@@ -64,15 +65,15 @@ def measure(root: Path, loads: int, pause: float, workdir: Path) -> list[float]:
     start = time.perf_counter()
     prepare_app(str(root), str(workdir / "sessions.db"))
     print(f"index and demo marks before serving: {time.perf_counter() - start:.1f} s")
-    port = free_port()
+    port, token = free_port(), secrets.token_urlsafe(16)
     command = [
         *(sys.executable, "-m", "sessionkit", "serve", "--root", str(root)),
-        *("--db", str(workdir / "sessions.db"), "--port", str(port)),
+        *("--db", str(workdir / "sessions.db"), "--port", str(port), "--token", token),
     ]
     server = Server(command, jupyter_env(workdir / "jupyter"), workdir / "serve.log")
     try:
         server.wait_until(listening(port), "sessionkit serve")
-        return time_loads(f"http://127.0.0.1:{port}/", loads, pause)
+        return time_loads(f"http://127.0.0.1:{port}/?token={token}", loads, pause)
     finally:
         server.stop()
 
