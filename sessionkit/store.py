@@ -869,20 +869,15 @@ class Store:
         values: Mapping[str, Any],
     ) -> None:
         """Insert the row with defaults (a first edit), or update only ``values``."""
-        stamp = _later_than(found)
-        if current is None:
-            row = {**METADATA_DEFAULTS, **values}
-            con.execute(
-                f"INSERT INTO session_metadata ({', '.join(METADATA_COLUMNS)}) "
-                f"VALUES ({', '.join('?' * len(METADATA_COLUMNS))})",
-                (session_id, session_path, *(row[f] for f in METADATA_FIELDS), stamp, stamp),
-            )
-        elif values:
-            assignments = ", ".join(f"{name} = ?" for name in values)
-            con.execute(
-                f"UPDATE session_metadata SET {assignments}, updated_at = ? WHERE session_id = ?",
-                (*values.values(), stamp, session_id),
-            )
+        _write_marks_row(
+            con,
+            "session_metadata",
+            {"session_id": session_id},
+            {"session_path": session_path, **METADATA_DEFAULTS},
+            values,
+            exists=current is not None,
+            found=found,
+        )
 
     # -- image marks -------------------------------------------------------
 
@@ -1015,21 +1010,47 @@ class Store:
             row["tags"] = _tags_json(replace_tags(stored, row["tags"]))
         elif edit[0] or edit[1]:
             row["tags"] = _tags_json(merge_tags(stored, *edit))
-        stamp = _later_than(found)
-        if current is None:
-            full = {**IMAGE_METADATA_DEFAULTS, **row}
-            con.execute(
-                f"INSERT INTO image_metadata ({', '.join(IMAGE_METADATA_COLUMNS)}) "
-                f"VALUES ({', '.join('?' * len(IMAGE_METADATA_COLUMNS))})",
-                (session_id, filename, *(full[f] for f in IMAGE_METADATA_FIELDS), stamp, stamp),
-            )
-        elif row:
-            assignments = ", ".join(f"{name} = ?" for name in row)
-            con.execute(
-                f"UPDATE image_metadata SET {assignments}, updated_at = ? "
-                "WHERE session_id = ? AND filename = ?",
-                (*row.values(), stamp, session_id, filename),
-            )
+        _write_marks_row(
+            con,
+            "image_metadata",
+            {"session_id": session_id, "filename": filename},
+            IMAGE_METADATA_DEFAULTS,
+            row,
+            exists=current is not None,
+            found=found,
+        )
+
+
+def _write_marks_row(
+    con: sqlite3.Connection,
+    table: str,
+    key: Mapping[str, str],
+    defaults: Mapping[str, Any],
+    values: Mapping[str, Any],
+    *,
+    exists: bool,
+    found: str | None,
+) -> None:
+    """Write one row of user marks (``session_metadata`` or ``image_metadata``).
+
+    A first edit inserts ``key``, ``defaults`` overlaid with ``values`` and both
+    timestamps; a later one updates only ``values`` and ``updated_at``. Either way
+    ``updated_at`` moves strictly past ``found``, which conflict detection relies on.
+    """
+    stamp = _later_than(found)
+    if not exists:
+        row = {**key, **defaults, **values, "created_at": stamp, "updated_at": stamp}
+        con.execute(
+            f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+            tuple(row.values()),
+        )
+    elif values:
+        assignments = ", ".join(f"{name} = ?" for name in values)
+        where = " AND ".join(f"{name} = ?" for name in key)
+        con.execute(
+            f"UPDATE {table} SET {assignments}, updated_at = ? WHERE {where}",
+            (*values.values(), stamp, *key.values()),
+        )
 
 
 def _tag_edit(
