@@ -319,13 +319,16 @@ function render({ model, el }) {
     requestAnimationFrame(() => root.focus({ preventScroll: false }));
   }
 
-  model.on("msg:custom", onMessage);
-  model.on("change:filename", onState);
-  model.on("change:info", drawInfo);
-  model.on("change:neighbours", drawInfo);
-  model.on("change:closable", drawInfo);
-  model.on("change:status", onStatus);
-  model.on("change:focus_request", onFocusRequest);
+  const changes = {
+    "msg:custom": onMessage,
+    "change:filename": onState,
+    "change:info": drawInfo,
+    "change:neighbours": drawInfo,
+    "change:closable": drawInfo,
+    "change:status": onStatus,
+    "change:focus_request": onFocusRequest,
+  };
+  for (const [name, handler] of Object.entries(changes)) model.on(name, handler);
   shown = model.get("filename");
   draw();
   onStatus();
@@ -333,13 +336,7 @@ function render({ model, el }) {
   if (model.get("focus_request")) onFocusRequest();
 
   return () => {
-    model.off("msg:custom", onMessage);
-    model.off("change:filename", onState);
-    model.off("change:info", drawInfo);
-    model.off("change:neighbours", drawInfo);
-    model.off("change:closable", drawInfo);
-    model.off("change:status", onStatus);
-    model.off("change:focus_request", onFocusRequest);
+    for (const [name, handler] of Object.entries(changes)) model.off(name, handler);
     for (const entry of cache.values()) if (entry.url) URL.revokeObjectURL(entry.url);
   };
 }
