@@ -20,10 +20,12 @@ import os
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import chain, repeat
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sessionkit.details import IMAGE_COLUMNS, VARIATION_COLUMNS
+from sessionkit.details import IMAGE_COLUMNS, VARIATION_COLUMNS, Details
+from sessionkit.manifest import no_surrogates
 
 if TYPE_CHECKING:
     import duckdb
@@ -33,31 +35,24 @@ FORMAT = 1
 KINDS = ("images", "variations")
 PARQUET_MAGIC = b"PAR1"
 
-_PACKED = (
-    '{"i": "VARCHAR", "f": ["VARCHAR"], "s": ["BIGINT"], "p": ["VARCHAR"], "n": ["VARCHAR"], '
-    '"a": ["JSON"], "d": ["BOOLEAN"], "t": ["BIGINT"], "z": ["BIGINT"], '
-    '"h": ["VARCHAR"], "v": ["VARCHAR"], "u": ["BOOLEAN"], "c": ["BIGINT"]}'
-)
-"""The JSON shape of :meth:`sessionkit.details.Details.pack`."""
-_SESSIONS = f"""
-CREATE TEMP TABLE packed AS
-SELECT d.* FROM (SELECT json_transform(unnest(?::VARCHAR[]), '{_PACKED}') AS d)
-"""
 _IMAGES = """
-SELECT i AS session_id, ? AS part,
-       unnest(f) AS filename, unnest(s) AS seed, unnest(p) AS prompt,
-       unnest(n) AS negative_prompt, unnest(a)::VARCHAR AS applied_variations,
-       unnest(d) AS on_disk,
-       strftime(to_timestamp(unnest(t))::TIMESTAMP, '%Y-%m-%dT%H:%M:%S') AS file_mtime,
-       unnest(z) AS file_size
-FROM packed
+SELECT session_id::VARCHAR AS session_id, $part AS part, filename::VARCHAR AS filename,
+       CASE WHEN has_seed THEN seed END AS seed,
+       prompt::VARCHAR AS prompt, negative_prompt::VARCHAR AS negative_prompt,
+       applied_variations::VARCHAR AS applied_variations, on_disk,
+       CASE WHEN on_disk
+            THEN strftime(to_timestamp(file_mtime)::TIMESTAMP, '%Y-%m-%dT%H:%M:%S') END
+           AS file_mtime,
+       CASE WHEN on_disk THEN file_size END AS file_size
+FROM images_columns
 """
-"""``file_mtime`` becomes local time here, as the stats' image times are."""
+"""``file_mtime`` becomes local time here, as the stats' image times are; a file's
+time and size are known exactly when it is on disk (the listing gives all three)."""
 _VARIATIONS = """
-SELECT i AS session_id, ? AS part,
-       unnest(h) AS placeholder, unnest(v) AS value, unnest(u) AS used,
-       unnest(c)::INTEGER AS images
-FROM packed
+SELECT session_id::VARCHAR AS session_id, $part AS part,
+       placeholder::VARCHAR AS placeholder, value::VARCHAR AS value, used,
+       images::INTEGER AS images
+FROM variations_columns
 """
 
 
@@ -82,31 +77,57 @@ class DetailFiles:
     def path(self, part: str, kind: str) -> Path:
         return self.folder / f"{part}.{kind}.parquet"
 
-    def write(self, packed: Sequence[bytes]) -> Part:
-        """Write sessions' rows (each :meth:`Details.pack`'s bytes) as one new part; return it.
+    def write(self, sessions: Sequence[tuple[str, Details]]) -> Part:
+        """Write sessions' rows as one new part; return it.
 
         Each file is complete under its final name before this returns, and
         nothing refers to it until the caller records it in ``sessions.db``.
+        DuckDB scans the columns as NumPy arrays (a C loop per column, not a
+        conversion per value) and releases the GIL while it writes, so the
+        indexer runs this in a thread beside its workers.
         """
         self.folder.mkdir(parents=True, exist_ok=True)
         name = uuid.uuid4().hex
         con = self._connection()
-        con.execute(_SESSIONS, [[session.decode() for session in packed]])
+        images, variations = _image_columns(sessions), _variation_columns(sessions)
         try:
-            sizes = (
-                self._copy(con, name, "images", _IMAGES),
-                self._copy(con, name, "variations", _VARIATIONS),
-            )
-        finally:
-            con.execute("DROP TABLE temp.packed")
+            sizes = self._copy_both(con, name, images, variations)
+        except ValueError as exc:  # a lone surrogate from a lenient read is not UTF-8
+            if "surrogate" not in str(exc):
+                raise
+            sizes = self._copy_both(con, name, _printable(images), _printable(variations))
         return Part(name, sizes)
 
-    def _copy(self, con: duckdb.DuckDBPyConnection, name: str, kind: str, select: str) -> int:
+    def _copy_both(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        name: str,
+        images: dict[str, Any],
+        variations: dict[str, Any],
+    ) -> tuple[int, int]:
+        return (
+            self._copy(con, name, "images", _IMAGES, images),
+            self._copy(con, name, "variations", _VARIATIONS, variations),
+        )
+
+    def _copy(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        name: str,
+        kind: str,
+        select: str,
+        columns: dict[str, Any],
+    ) -> int:
         final = self.path(name, kind)
         temporary = final.with_suffix(".tmp")
-        con.execute(
-            f"COPY ({select}) TO '{_quoted(temporary)}' (FORMAT parquet, COMPRESSION zstd)", [name]
-        )
+        con.register(f"{kind}_columns", columns)
+        try:
+            con.execute(
+                f"COPY ({select}) TO '{_quoted(temporary)}' (FORMAT parquet, COMPRESSION zstd)",
+                {"part": name},
+            )
+        finally:
+            con.unregister(f"{kind}_columns")
         temporary.replace(final)
         return final.stat().st_size
 
@@ -115,7 +136,8 @@ class DetailFiles:
         if self._con is None:
             import duckdb
 
-            self._con = duckdb.connect()
+            # one thread: the indexer's workers have the other cores
+            self._con = duckdb.connect(config={"threads": 1})
         return self._con
 
     def problem(self, part: str, fmt: int, sizes: tuple[int, int]) -> str | None:
@@ -150,6 +172,68 @@ class DetailFiles:
         if self._con is not None:
             self._con.close()
             self._con = None
+
+
+def _image_columns(sessions: Sequence[tuple[str, Details]]) -> dict[str, Any]:
+    """The ``images`` rows of ``sessions`` as arrays; nulls of number columns as flags."""
+    import numpy as np
+
+    rows = [details for _, details in sessions]
+    seeds = _joined(rows, "seed")
+    count = len(seeds)
+    return {
+        "session_id": _strings(
+            chain.from_iterable(repeat(sid, len(d.filename)) for sid, d in sessions)
+        ),
+        "filename": _strings(_joined(rows, "filename")),
+        "has_seed": np.fromiter((seed is not None for seed in seeds), bool, count),
+        "seed": np.fromiter((seed or 0 for seed in seeds), np.int64, count),
+        "prompt": _strings(_joined(rows, "prompt")),
+        "negative_prompt": _strings(_joined(rows, "negative_prompt")),
+        "applied_variations": _strings(_joined(rows, "applied_variations")),
+        "on_disk": np.array(_joined(rows, "on_disk"), dtype=bool),
+        "file_mtime": np.fromiter((t or 0 for t in _joined(rows, "file_mtime")), np.int64, count),
+        "file_size": np.fromiter((z or 0 for z in _joined(rows, "file_size")), np.int64, count),
+    }
+
+
+def _variation_columns(sessions: Sequence[tuple[str, Details]]) -> dict[str, Any]:
+    import numpy as np
+
+    rows = [details for _, details in sessions]
+    return {
+        "session_id": _strings(
+            chain.from_iterable(repeat(sid, len(d.placeholder)) for sid, d in sessions)
+        ),
+        "placeholder": _strings(_joined(rows, "placeholder")),
+        "value": _strings(_joined(rows, "value")),
+        "used": np.array(_joined(rows, "used"), dtype=bool),
+        "images": np.array(_joined(rows, "images"), dtype=np.int64),
+    }
+
+
+def _joined(rows: list[Details], column: str) -> list[Any]:
+    """One column of every session, end to end."""
+    return list(chain.from_iterable(getattr(details, column) for details in rows))
+
+
+def _strings(values: Iterable[str | None]) -> Any:
+    """Text as an object array (``None`` is NULL); typed as VARCHAR by the COPY's casts."""
+    import numpy as np
+
+    return np.array(list(values), dtype=object)
+
+
+def _printable(columns: dict[str, Any]) -> dict[str, Any]:
+    """``columns`` with every lone surrogate in their text replaced by U+FFFD."""
+    import numpy as np
+
+    return {
+        name: np.array([no_surrogates(v) for v in array], dtype=object)
+        if array.dtype == object
+        else array
+        for name, array in columns.items()
+    }
 
 
 def _quoted(path: Path) -> str:

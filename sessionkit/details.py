@@ -1,11 +1,11 @@
 """Per-image and per-variation facts of one session: the rules of the ``images`` and
 ``variations`` relations (see docs/data-model.md), applied once, when the session is indexed.
 
-The scanner reads every manifest anyway; :func:`session_details` decodes its
-``images`` list and ``snapshot.variations`` once more, with a typed msgspec
-decoder, merges them with the folder listing and returns the rows packed as
-columns (:class:`Details`). The rows are then kept on disk
-(:mod:`sessionkit.detailfiles`), so no later process parses a manifest again.
+The scanner reads and decodes every manifest anyway (:mod:`sessionkit.manifest`);
+:func:`details_of` takes the entries that one decoding built, merges them with
+the folder listing and returns the rows as columns (:class:`Details`). The
+rows are then kept on disk (:mod:`sessionkit.detailfiles`), so no later
+process parses a manifest again.
 
 The rules, once:
 
@@ -27,18 +27,21 @@ The rules, once:
 
 from __future__ import annotations
 
+import operator
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from itertools import chain
-from typing import Annotated, Any
+from typing import Any
 
-import msgspec
 import orjson
 
 from sessionkit.manifest import (
+    ImageEntry,
     Manifest,
+    Unreadable,
+    Variation,
     as_int,
     decode_leniently,
     map_scalars,
@@ -64,11 +67,9 @@ VARIATION_COLUMNS = ("session_id", "placeholder", "value", "used", "images")
 _SEED_IN_NAME = re.compile(r"_seed-(-?\d+)")
 
 
-_Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
-
-
-class _Entry(msgspec.Struct, gc=False):
-    """One element of a manifest's ``images`` list, every field as decoded."""
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """One element of the ``images`` list of a manifest read the tolerant way, as decoded."""
 
     filename: Any = None
     seed: Any = None
@@ -77,51 +78,23 @@ class _Entry(msgspec.Struct, gc=False):
     applied_variations: Any = None
 
 
-class _TypedEntry(msgspec.Struct, gc=False):
-    """An element as the current writers write it: checked by the decoder, no conversion."""
-
-    filename: str | None = None
-    seed: _Int64 | None = None
-    prompt: str | None = None
-    negative_prompt: str | None = None
-    applied_variations: dict[str, str] | None = None
-
-
-class _TypedVariation(msgspec.Struct, gc=False):
-    used: list[str] | None = None
-    available: list[str] | None = None
-
-
-class _TypedSnapshot(msgspec.Struct, gc=False):
-    variations: dict[str, _TypedVariation] | None = None
-
-
-class _Typed(msgspec.Struct, gc=False):
-    """A well-formed manifest: decoded without a dict per image or a test per value."""
-
-    snapshot: _TypedSnapshot | None = None
-    images: list[_TypedEntry] | None = None
-
-
-_DECODER = msgspec.json.Decoder(_Typed)
-
-
 @dataclass(slots=True)
 class Details:
     """One session's ``images`` and ``variations`` rows, as parallel columns.
 
     Columns rather than a tuple per row: lists of plain values are the
-    cheapest shape to build, to pickle from a worker and to pack.
+    cheapest shape to build and to pickle from a worker, and the writer
+    hands each column to DuckDB whole (:mod:`~sessionkit.detailfiles`).
     ``file_mtime`` is whole seconds since the epoch here; the writer turns
-    it into local ISO time. ``applied_variations`` holds each image's
-    non-empty object (written as JSON text by the writer) or ``None``.
+    it into local ISO time. ``applied_variations`` is each image's
+    non-empty object as JSON text, or ``None``.
     """
 
     filename: list[str] = field(default_factory=list)
     seed: list[int | None] = field(default_factory=list)
     prompt: list[str | None] = field(default_factory=list)
     negative_prompt: list[str | None] = field(default_factory=list)
-    applied_variations: list[dict[str, Any] | None] = field(default_factory=list)
+    applied_variations: list[str | None] = field(default_factory=list)
     on_disk: list[bool] = field(default_factory=list)
     file_mtime: list[int | None] = field(default_factory=list)
     file_size: list[int | None] = field(default_factory=list)
@@ -130,33 +103,18 @@ class Details:
     used: list[bool] = field(default_factory=list)
     images: list[int] = field(default_factory=list)
 
-    def pack(self, session_id: str) -> bytes:
-        """The session's rows as one JSON object, the shape :mod:`~sessionkit.detailfiles` reads."""
-        columns = {
-            "i": session_id,
-            "f": self.filename,
-            "s": self.seed,
-            "p": self.prompt,
-            "n": self.negative_prompt,
-            "a": self.applied_variations,
-            "d": self.on_disk,
-            "t": self.file_mtime,
-            "z": self.file_size,
-            "h": self.placeholder,
-            "v": self.value,
-            "u": self.used,
-            "c": self.images,
-        }
-        try:
-            return orjson.dumps(columns)
-        except orjson.JSONEncodeError:  # a lone surrogate (from a file name or a lenient read)
-            return orjson.dumps(map_scalars(columns, no_surrogates))
+    def __reduce__(self) -> tuple[type[Details], tuple[list[Any], ...]]:
+        # a worker sends ten thousand of these: positional lists pickle faster than slot state
+        return (Details, _columns(self))
 
     def counts(self) -> tuple[int, int]:
         """Distinct seeds and distinct prompts among the images (for seed-sweep summaries)."""
         seeds = set(self.seed)
         prompts = set(self.prompt)
         return len(seeds - {None}), len(prompts - {None})
+
+
+_columns = operator.attrgetter(*(f.name for f in fields(Details)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,33 +138,46 @@ def session_details(
     ``manifest`` is ``None`` when the session has no usable one; ``fallback``
     is given when the stats came from the first image's infotext instead.
     """
+    parsed = parse_manifest(manifest) if manifest else None
+    usable = parsed if isinstance(parsed, Manifest) else None
+    return details_of(usable, manifest, names, mtimes, sizes, fallback)
+
+
+def details_of(
+    manifest: Manifest | None,
+    data: bytes | None,
+    names: list[str],
+    mtimes: list[int],
+    sizes: list[int],
+    fallback: Fallback | None = None,
+) -> Details:
+    """:func:`session_details` of a manifest already parsed from ``data`` (the index's way).
+
+    A manifest the typed decoder read gives its entries as they are; any
+    other is read again from ``data`` by the tolerant rules.
+    """
     details = Details()
-    entries: list[_TypedEntry] | list[_Entry] = []
-    variations: dict[str, Any] = {}
-    typed = _typed(manifest) if manifest else None
-    if manifest:
-        if typed is not None:
-            entries = typed.images or []
-            snapshot = typed.snapshot.variations if typed.snapshot else None
-            variations = {
-                name: {"used": spec.used, "available": spec.available}
-                for name, spec in (snapshot or {}).items()
-            }
-            _listed_typed(typed.images or [], details)
-        else:
-            entries, variations = _tolerant(manifest)
-            _listed_images(entries, details)
+    flags: dict[tuple[str, str], bool] = {}
+    counts: Counter[tuple[str, str]] = Counter()
+    typed = _typed(manifest) if manifest is not None else None
+    if typed is not None:
+        _listed_typed(typed.images, details)
+        flags = _typed_flags(typed.variations)
+        counts = _typed_counts(typed.images)
+    elif manifest is not None and data:
+        entries, variations = _tolerant(data)
+        _listed_images(entries, details)
+        flags = _flags(variations)
+        counts = _applied_counts(entries)
     listed = {name: row for row, name in enumerate(details.filename)}
     _add_files(details, listed, names, mtimes, sizes, fallback)
-    _add_variations(details, entries, variations, typed=typed is not None)
+    _add_variations(details, flags, counts)
     return details
 
 
-def _typed(data: bytes) -> _Typed | None:
-    try:
-        return _DECODER.decode(data)
-    except (msgspec.MsgspecError, ValueError, RecursionError):
-        return None
+def _typed(manifest: Manifest) -> Manifest | None:
+    """The manifest when the typed decoder read it (its values need no conversion)."""
+    return manifest if manifest.typed else None
 
 
 def _tolerant(data: bytes) -> tuple[list[_Entry], dict[str, Any]]:
@@ -239,17 +210,22 @@ def _entries(images: Any) -> list[_Entry]:
     ]
 
 
+def _json_text(value: Any) -> str:
+    """A JSON value's compact text; a lone surrogate or an integer past 64 bits made printable."""
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:  # read as U+FFFD and as null everywhere
+        return orjson.dumps(map_scalars(map_scalars(value, within_64_bits), no_surrogates)).decode()
+
+
 def _text(value: Any) -> str | None:
     """A string as it is, another JSON value as its JSON text, null as ``None``."""
     if value is None or isinstance(value, str):
         return value
-    try:
-        return orjson.dumps(value).decode()
-    except orjson.JSONEncodeError:  # an integer past 64 bits, read as null everywhere
-        return orjson.dumps(map_scalars(value, within_64_bits)).decode()
+    return _json_text(value)
 
 
-def _listed_typed(entries: list[_TypedEntry], details: Details) -> None:
+def _listed_typed(entries: Sequence[ImageEntry], details: Details) -> None:
     """The common case: unique, non-empty names, typed values: whole columns at once."""
     names = [entry.filename for entry in entries]
     if "" in names or None in names or len(set(names)) != len(names):
@@ -259,13 +235,17 @@ def _listed_typed(entries: list[_TypedEntry], details: Details) -> None:
     details.seed = [entry.seed for entry in entries]
     details.prompt = [entry.prompt for entry in entries]
     details.negative_prompt = [entry.negative_prompt for entry in entries]
-    details.applied_variations = [entry.applied_variations or None for entry in entries]
+    dumps = orjson.dumps
+    details.applied_variations = [
+        dumps(entry.applied_variations).decode() if entry.applied_variations else None
+        for entry in entries
+    ]
     details.on_disk = [False] * len(names)
     details.file_mtime = [None] * len(names)
     details.file_size = [None] * len(names)
 
 
-def _listed_images(entries: Sequence[_Entry | _TypedEntry], details: Details) -> None:
+def _listed_images(entries: Sequence[_Entry | ImageEntry], details: Details) -> None:
     """One row per listed file name, the first entry of a name winning, values converted."""
     seen: set[str] = set()
     for entry in entries:
@@ -279,7 +259,7 @@ def _listed_images(entries: Sequence[_Entry | _TypedEntry], details: Details) ->
         details.negative_prompt.append(_text(entry.negative_prompt))
         applied = entry.applied_variations
         details.applied_variations.append(
-            applied if isinstance(applied, dict) and applied else None
+            _json_text(applied) if isinstance(applied, dict) and applied else None
         )
         details.on_disk.append(False)
         details.file_mtime.append(None)
@@ -330,40 +310,50 @@ def _seed_in_name(name: str) -> int | None:
 
 
 def _add_variations(
-    details: Details,
-    entries: Sequence[_Entry | _TypedEntry],
-    variations: dict[str, Any],
-    *,
-    typed: bool,
+    details: Details, flags: dict[tuple[str, str], bool], counts: Counter[tuple[str, str]]
 ) -> None:
     """One row per (placeholder, value) listed or applied, sorted, with its image count."""
-    used: dict[tuple[str, str], bool] = {}
-    for name, spec in variations.items():
-        if isinstance(spec, dict):  # a used value stays used whatever else lists it
-            used.update(dict.fromkeys(((name, v) for v in _values(spec.get("available"))), False))
-            used.update(dict.fromkeys(((name, v) for v in _values(spec.get("used"))), True))
-    counts = _applied_counts(entries, typed=typed)
-    keys = sorted(used.keys() | counts.keys())
+    keys = sorted(flags.keys() | counts.keys())
     details.placeholder = [key[0] for key in keys]
     details.value = [key[1] for key in keys]
-    details.used = [used.get(key, True) for key in keys]
+    details.used = [flags.get(key, True) for key in keys]
     details.images = [counts.get(key, 0) for key in keys]
 
 
-def _applied_counts(
-    entries: Sequence[_Entry | _TypedEntry], *, typed: bool
-) -> Counter[tuple[str, str]]:
-    """How many entries applied each (placeholder, value); typed entries hold only text.
+def _typed_flags(variations: dict[str, Variation]) -> dict[tuple[str, str], bool]:
+    """Whether each listed (placeholder, value) is used; a used value stays used."""
+    used: dict[tuple[str, str], bool] = {}
+    for name, spec in variations.items():
+        used.update(dict.fromkeys(((name, v) for v in spec.available), False))
+        used.update(dict.fromkeys(((name, v) for v in spec.used), True))
+    return used
+
+
+def _flags(variations: dict[str, Any]) -> dict[tuple[str, str], bool]:
+    """:func:`_typed_flags` of ``snapshot.variations`` as the tolerant way decoded it."""
+    used: dict[tuple[str, str], bool] = {}
+    for name, spec in variations.items():
+        if isinstance(spec, dict):
+            used.update(dict.fromkeys(((name, v) for v in _values(spec.get("available"))), False))
+            used.update(dict.fromkeys(((name, v) for v in _values(spec.get("used"))), True))
+    return used
+
+
+def _typed_counts(entries: Sequence[ImageEntry]) -> Counter[tuple[str, str]]:
+    """How many entries applied each (placeholder, value), counted in C.
 
     Every entry counts, a repeated or nameless one included: it is what the
     generator applied.
     """
-    if typed:  # counted in C: (name, value) pairs straight from the decoded dicts
-        return Counter(
-            chain.from_iterable(
-                entry.applied_variations.items() for entry in entries if entry.applied_variations
-            )
+    return Counter(
+        chain.from_iterable(
+            entry.applied_variations.items() for entry in entries if entry.applied_variations
         )
+    )
+
+
+def _applied_counts(entries: Sequence[_Entry]) -> Counter[tuple[str, str]]:
+    """:func:`_typed_counts` of entries read the tolerant way (values of any type)."""
     counts: Counter[tuple[str, str]] = Counter()
     for entry in entries:
         applied = entry.applied_variations
@@ -395,5 +385,8 @@ def read_session_details(
 ) -> Details:
     """:func:`session_details` of the manifest at ``manifest_path`` (none if unreadable)."""
     data = read_bytes(manifest_path)
-    usable = isinstance(data, bytes) and isinstance(parse_manifest(data), Manifest)
-    return session_details(data if usable else None, names, mtimes, sizes, fallback)  # type: ignore[arg-type]
+    if isinstance(data, Unreadable):
+        return details_of(None, None, names, mtimes, sizes, fallback)
+    parsed = parse_manifest(data)
+    usable = parsed if isinstance(parsed, Manifest) else None
+    return details_of(usable, data, names, mtimes, sizes, fallback)

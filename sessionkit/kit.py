@@ -254,7 +254,9 @@ class SessionKit:
                 raise self._unknown(session_id)
             self.store.mark_missing([session_id])
         else:
-            self.store.write_records([result], self.details.write([result.details]))
+            self.store.write_records(
+                [result], self.details.write([(result.stats.session_id, result.details)])
+            )
         self._refresh_mirror([session_id])
         return self.stats(session_id)
 

@@ -8,18 +8,19 @@ usable value, or an :class:`Unreadable` that says why the file could not be
 used at all. Key variants are merged here; the *meaning* of values (``-1`` is
 a random seed, ``"unknown"`` is no model) is decided in :mod:`sessionkit.stats`.
 
-Two readers share the file:
+One decoding serves both readers of the file:
 
-* :func:`parse_manifest` for the stats. Of each listed image it keeps only
-  what the stats need (seed and prompt, for seed-sweep detection). It first
-  tries a typed msgspec decoder that skips every other per-image field
-  without building it: on a 100-image manifest that is three times faster
-  than decoding the whole document, and it is most of what an index costs
-  beyond listing the folder. Anything that decoder refuses (a wrong type, a
-  byte that is not UTF-8, ``NaN``, a half-written file) goes the tolerant
-  way, so both ways give the same :class:`Manifest`.
-* :mod:`sessionkit.details` for the ``images`` and ``variations`` rows, from
-  the same bytes (:func:`read_bytes`, :func:`decode_leniently`).
+* :func:`parse_manifest` first tries a typed msgspec decoder. It builds each
+  listed image's five fields (:class:`ImageEntry`) and the few snapshot keys
+  the stats read, and skips everything else in C; it is most of what an
+  index costs beyond listing the folder. Anything that decoder refuses (a
+  wrong type, a byte that is not UTF-8, ``NaN``, a half-written file) goes
+  the tolerant way, so both ways give the same :class:`Manifest`.
+* :mod:`sessionkit.details` makes the ``images`` and ``variations`` rows from
+  the entries the typed decoder built (:attr:`Manifest.typed`), and reads a
+  manifest that needed the tolerant way again with its own rules
+  (:func:`decode_leniently`): a value of an unexpected type is kept there
+  as its JSON text, where the stats drop it.
 """
 
 from __future__ import annotations
@@ -62,15 +63,18 @@ _Int64 = Annotated[int, msgspec.Meta(ge=_INT64_MIN, le=_INT64_MAX)]
 
 
 class ImageEntry(msgspec.Struct, frozen=True, gc=False):
-    """What the stats read of one element of the manifest's ``images`` list.
+    """One element of the manifest's ``images`` list, each field of the type writers use.
 
     A typed struct, so the fast decoder builds it directly from the JSON
-    (a manifest lists up to 100k images). Its file name, negative prompt
-    and applied variations are read by :mod:`sessionkit.details`.
+    (a manifest lists up to 100k images). The stats read its seed and
+    prompt; :mod:`sessionkit.details` reads all of it.
     """
 
     seed: _Int64 | None = None
     prompt: str | None = None
+    filename: str | None = None
+    negative_prompt: str | None = None
+    applied_variations: dict[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +97,9 @@ class Manifest:
     status: str | None = None
     generation_mode: str | None = None
     """Top-level ``generation_mode`` (``"seed-sweep"`` marks an explicit sweep)."""
+    typed: bool = field(default=False, compare=False)
+    """Read by the typed decoder: ``images`` and ``variations`` hold every value as
+    written, so :mod:`sessionkit.details` can use them without reading the file again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +157,11 @@ def parse_manifest(data: bytes) -> ParsedManifest:
         pass  # a type or a byte the typed decoder refuses: the tolerant way decides
     else:
         return _manifest_from(
-            fast.snapshot, tuple(fast.images or ()), fast.status, fast.generation_mode
+            _snapshot_dict(fast.snapshot),
+            tuple(fast.images or ()),
+            fast.status,
+            fast.generation_mode,
+            typed=True,
         )
     document = decode_leniently(data)
     if isinstance(document, Unreadable):
@@ -163,16 +174,57 @@ def parse_manifest(data: bytes) -> ParsedManifest:
     )
 
 
+class _Variation(msgspec.Struct, gc=False):
+    """One placeholder of ``snapshot.variations``: value lists of text only."""
+
+    used: list[str] | None = None
+    available: list[str] | None = None
+    count: Any = None
+
+
+class _Snapshot(msgspec.Struct, gc=False):
+    """The snapshot keys the stats read; other keys are skipped."""
+
+    version: Any = None
+    timestamp: Any = None
+    runtime_info: Any = None
+    resolved_template: Any = None
+    generation_params: Any = None
+    api_params: Any = None
+    variations: dict[str, _Variation] | None = None
+
+
 class _Document(msgspec.Struct, gc=False):
     """The top level of a manifest as the fast decoder reads it; other keys are skipped."""
 
-    snapshot: Any = None
+    snapshot: _Snapshot | None = None
     images: list[ImageEntry] | None = None
     status: Any = None
     generation_mode: Any = None
 
 
 _FAST_DECODER = msgspec.json.Decoder(_Document)
+
+
+def _snapshot_dict(snapshot: _Snapshot | None) -> dict[str, Any]:
+    """The typed snapshot in the shape the tolerant way decodes it (one reading of both)."""
+    if snapshot is None:
+        return {}
+    variations = snapshot.variations
+    return {
+        "version": snapshot.version,
+        "timestamp": snapshot.timestamp,
+        "runtime_info": snapshot.runtime_info,
+        "resolved_template": snapshot.resolved_template,
+        "generation_params": snapshot.generation_params,
+        "api_params": snapshot.api_params,
+        "variations": None
+        if variations is None
+        else {
+            name: {"used": spec.used, "available": spec.available, "count": spec.count}
+            for name, spec in variations.items()
+        },
+    }
 
 
 def decode_leniently(data: bytes) -> Any:
@@ -277,7 +329,12 @@ def _json_type(value: Any) -> str:
 
 
 def _manifest_from(
-    snapshot_value: Any, images: tuple[ImageEntry, ...], status: Any, generation_mode: Any
+    snapshot_value: Any,
+    images: tuple[ImageEntry, ...],
+    status: Any,
+    generation_mode: Any,
+    *,
+    typed: bool = False,
 ) -> Manifest:
     snapshot = _dict(snapshot_value)
     params = _dict(snapshot.get("generation_params"))
@@ -298,6 +355,7 @@ def _manifest_from(
         images=images,
         status=as_text(status),
         generation_mode=as_text(generation_mode),
+        typed=typed,
     )
 
 
@@ -314,8 +372,21 @@ def _variations(value: Any) -> dict[str, Variation]:
 
 
 def _image(item: dict[str, Any]) -> ImageEntry:
-    """One image entry of a manifest the fast decoder refused, read value by value."""
-    return ImageEntry(as_int(item.get("seed")), as_text(item.get("prompt")))
+    """One image entry of a manifest the fast decoder refused, read value by value.
+
+    Each field is what the typed decoder would give where it accepts the
+    value (both ways must give equal manifests), ``None`` elsewhere.
+    """
+    applied = item.get("applied_variations")
+    if not (isinstance(applied, dict) and all(type(v) is str for v in applied.values())):
+        applied = None
+    return ImageEntry(
+        as_int(item.get("seed")),
+        as_text(item.get("prompt")),
+        as_text(item.get("filename")),
+        as_text(item.get("negative_prompt")),
+        applied,
+    )
 
 
 def _dict(value: Any) -> dict[str, Any]:

@@ -371,7 +371,7 @@ class Mirror:
                 sources = self._store.detail_sources(session_ids[start : start + _REBUILD_BATCH])
                 built = [(source[0], _rebuilt(source)) for source in sources]
                 if built:
-                    written = self._details.write([rows.pack(sid) for sid, rows in built])
+                    written = self._details.write(built)
                     self._store.record_part(written, [(sid, *rows.counts()) for sid, rows in built])
             self._details.delete(self._store.drop_unused_parts())
         except (OSError, SessionKitError) as exc:  # a read-only database or folder

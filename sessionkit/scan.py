@@ -20,14 +20,14 @@ import os
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from sessionkit.detailfiles import DetailFiles
+from sessionkit.detailfiles import DetailFiles, Part
 from sessionkit.manifest import MANIFEST
 from sessionkit.names import to_text
 from sessionkit.stats import (
@@ -49,6 +49,9 @@ WRITE_BATCH = 128
 the write lock often; large enough that commits cost nothing measurable."""
 AHEAD = 4
 """Chunks in flight per worker."""
+PARTS_AHEAD = 2
+"""Batches whose part is being written while the next ones are computed; each
+holds its records in memory until its stats are written."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,17 +244,20 @@ def index_root(
     report.unchanged = len(candidates) - len(todo)
     present: set[str] = {c.session_id for c in candidates}
     writer = _Writer(store, details)
-    for result in _computed(todo, progress=progress, workers=workers, writer=writer):
-        if isinstance(result, Candidate):
-            present.discard(result.session_id)
-            report.scanned -= 1
-            if not os.path.isdir(result.path):
-                report.failed.append((result.session_id, "the folder vanished during the scan"))
-            continue
-        report.computed += 1
-        report.changed_ids.append(result.stats.session_id)
-        if result.stats.stats_error:
-            report.failed.append((result.stats.session_id, result.stats.stats_error))
+    try:
+        for result in _computed(todo, progress=progress, workers=workers, writer=writer):
+            if isinstance(result, Candidate):
+                present.discard(result.session_id)
+                report.scanned -= 1
+                if not os.path.isdir(result.path):
+                    report.failed.append((result.session_id, "the folder vanished during the scan"))
+                continue
+            report.computed += 1
+            report.changed_ids.append(result.stats.session_id)
+            if result.stats.stats_error:
+                report.failed.append((result.stats.session_id, result.stats.stats_error))
+    finally:
+        writer.finish()
     vanished = [
         session_id
         for session_id, (_, _, is_dryrun, is_missing) in known.items()
@@ -282,25 +288,45 @@ def _needs_compute(
 
 
 class _Writer:
-    """Writes a batch of records: their rows' part first, then the stats that point at it.
+    """Writes batches of records: their rows' part first, then the stats that point at it.
 
     The part is complete on disk before ``sessions.db`` refers to it, so a
     kill between the two leaves an unused file (deleted later), never a
-    record of a file that is not there.
+    record of a file that is not there. Parts are written in a thread
+    (DuckDB releases the GIL) while the workers compute the next batches;
+    the stats of a batch are written, in order, once its part is there.
     """
 
     def __init__(self, store: Store, details: DetailFiles | None) -> None:
         self.store = store
         self.details = details
         self.wrote = False
+        self._parts = ThreadPoolExecutor(1, "sessionkit-parts") if details is not None else None
+        self._waiting: deque[tuple[list[SessionRecord], Future[Part]]] = deque()
 
     def write_records(self, records: list[SessionRecord]) -> None:
         if not records:
             return
-        part = None
-        if self.details is not None:
-            part = self.details.write([record.details for record in records])
-        self.store.write_records(records, part)
+        if self.details is None or self._parts is None:
+            self.store.write_records(records, None)
+            self.wrote = True
+            return
+        rows = [(record.stats.session_id, record.details) for record in records]
+        self._waiting.append((records, self._parts.submit(self.details.write, rows)))
+        while self._waiting and (self._waiting[0][1].done() or len(self._waiting) > PARTS_AHEAD):
+            self._record(*self._waiting.popleft())
+
+    def finish(self) -> None:
+        """Record every batch still waiting for its part; stop the thread."""
+        try:
+            while self._waiting:
+                self._record(*self._waiting.popleft())
+        finally:
+            if self._parts is not None:
+                self._parts.shutdown(wait=True, cancel_futures=True)
+
+    def _record(self, records: list[SessionRecord], part: Future[Part]) -> None:
+        self.store.write_records(records, part.result())
         self.wrote = True
 
 

@@ -8,8 +8,8 @@ image files. Nothing here touches a database, so every rule is tested
 directly and the scanner can run it in worker processes.
 
 The session's per-image and per-variation rows are made here too, from the
-same manifest bytes, by the rules of :mod:`sessionkit.details`, and packed
-for the writer (:mod:`sessionkit.detailfiles`).
+same decoded manifest, by the rules of :mod:`sessionkit.details`, for the
+writer (:mod:`sessionkit.detailfiles`).
 
 Bump :data:`STATS_VERSION` whenever a rule changes: rows computed under an
 older version are recomputed by the next scan.
@@ -21,14 +21,14 @@ import math
 import operator
 import os
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from sessionkit.details import Fallback, session_details
+from sessionkit.details import Details, Fallback, details_of
 from sessionkit.infotext import Infotext, read_infotext
 from sessionkit.manifest import (
     MANIFEST,
@@ -145,8 +145,8 @@ class SessionRecord:
     is_dryrun: bool
     files: str = '{"n":[],"t":[],"s":[]}'
     """The folder's image files, as :meth:`SessionFiles.listing` packs them."""
-    details: bytes = b""
-    """The session's ``images`` and ``variations`` rows, as :meth:`Details.pack` packs them."""
+    details: Details = field(default_factory=Details)
+    """The session's ``images`` and ``variations`` rows."""
     counts: tuple[int, int] = (0, 0)
     """Distinct seeds and prompts among its images."""
 
@@ -202,13 +202,13 @@ def compute_session(files: SessionFiles, manifest: ParsedManifest | None = None)
         None if usable else Fallback(stats.resolved_prompt, stats.negative_prompt, stats.seed_base)
     )
     names = files.text_names()
-    details = session_details(data if usable else None, names, files.mtimes, files.sizes, fallback)
+    details = details_of(usable, data, names, files.mtimes, files.sizes, fallback)
     return SessionRecord(
         stats=stats,
         signature=files.signature,
         is_dryrun=files.is_dryrun,
         files=files.listing(names),
-        details=details.pack(files.session_id),
+        details=details,
         counts=details.counts(),
     )
 

@@ -75,7 +75,7 @@ def direct(root: Path, kit: SessionKit) -> tuple[set[tuple[Any, ...]], set[tuple
                     rows.seed[i],
                     rows.prompt[i],
                     rows.negative_prompt[i],
-                    None if applied is None else tuple(sorted(applied.items())),
+                    None if applied is None else tuple(sorted(json.loads(applied).items())),
                     rows.on_disk[i],
                     None if mtime is None else pd.Timestamp.fromtimestamp(mtime).isoformat(),
                     rows.file_size[i],

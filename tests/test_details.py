@@ -9,12 +9,15 @@ unusual kinds take the documented form.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
 from edge_cases import EDGE_CASES
 from sessionkit import details as details_module
+from sessionkit.detailfiles import DetailFiles
 from sessionkit.details import Details, Fallback, session_details
 
 NAMES = ["a_0000_seed-7.png", "b.png", "z_seed-99999999999999999999.png"]
@@ -45,7 +48,7 @@ def test_values_of_other_kinds() -> None:
     assert found.filename[:2] == ["a.png", "7"]
     assert found.seed[:2] == [12, 1]
     assert (found.prompt[0], found.negative_prompt[0]) == ("12", "true")
-    assert found.applied_variations[1] == {"A": 3, "C": None}
+    assert found.applied_variations[1] == '{"A":3,"C":null}'  # JSON text, as in the relation
     variations = list(zip(found.placeholder, found.value, found.used, found.images, strict=True))
     assert variations == [("A", "3", True, 1), ("A", "x", True, 0)]
 
@@ -59,7 +62,21 @@ def test_unlisted_files_take_the_seed_in_their_name_or_the_infotext() -> None:
     assert (infotext.prompt, infotext.seed) == (["p", None, None], [42, None, None])
 
 
-def test_pack_survives_a_lone_surrogate() -> None:
-    found = rows(b'{"images": [{"filename": "a.png", "prompt": "\\ud800"}]}')
-    assert json.loads(found.pack("s"))["p"][0] == "\ufffd"
+def test_a_lone_surrogate_is_written_as_a_replacement_character(tmp_path: Path) -> None:
+    found = rows(
+        b'{"images": [{"filename": "a.png", "prompt": "\\ud800", '
+        b'"applied_variations": {"A": "\\udc80"}}]}'
+    )
     assert found.counts() == (1, 1)
+    files = DetailFiles(tmp_path / "sessions.db")
+    part = files.write([("s", found)])
+    written = (
+        duckdb.connect()
+        .execute(
+            f"SELECT prompt, applied_variations FROM '{files.path(part.name, 'images')}' "
+            "WHERE filename = 'a.png'"
+        )
+        .fetchall()
+    )
+    files.close()
+    assert written == [("\ufffd", '{"A":"\ufffd"}')]

@@ -1,7 +1,7 @@
 """Commands that do not query load neither pandas nor DuckDB's mirror.
 
 ``sessionkit index`` writes the image data through DuckDB (the Parquet
-parts), so it may load DuckDB but never pandas; a command that only writes
+parts, from NumPy columns), so it may load DuckDB and NumPy but never pandas; a command that only writes
 a mark (``like``, ``tag``) loads neither. Each command runs in a fresh
 process, which then reports the heavy modules it imported.
 """
@@ -44,7 +44,7 @@ def indexed(tmp_path: Path) -> tuple[Path, Path]:
     root = tmp_path / "root"
     write_session(root, "20251107_120000-Portrait", manifest(images=2))
     db = tmp_path / "sessions.db"
-    assert set(loaded("index", str(root), "--db", str(db), "--no-progress")) <= {"duckdb"}
+    assert set(loaded("index", str(root), "--db", str(db), "--no-progress")) <= {"duckdb", "numpy"}
     return root, db
 
 

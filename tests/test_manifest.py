@@ -105,7 +105,12 @@ def test_current_writer_fields() -> None:
     assert len(result.variations["EXPRESSIONS"].available) == 12
     assert len(result.images) == 6
     first = result.images[0]
-    assert first == ImageEntry(42, first.prompt)
+    assert first.seed == 42
+    assert first.filename is not None and first.filename.endswith(".png")
+    assert first.applied_variations is not None and set(first.applied_variations) == {
+        "EXPRESSIONS",
+        "HAIR",
+    }
     assert first.prompt is not None and first.prompt.startswith("masterpiece, best quality")
     assert "long red hair, wavy hair, ginger hair" in first.prompt
     assert [image.seed for image in result.images] == list(range(42, 48))
@@ -241,8 +246,14 @@ def test_aborted_and_killed_status() -> None:
 # -- ImageEntry, and the two ways of reading ---------------------------------------
 
 
-def test_image_entry_holds_only_seed_and_prompt() -> None:
-    assert ImageEntry.__struct_fields__ == ("seed", "prompt")
+def test_image_entry_holds_the_listed_fields_seed_and_prompt_first() -> None:
+    assert ImageEntry.__struct_fields__ == (
+        "seed",
+        "prompt",
+        "filename",
+        "negative_prompt",
+        "applied_variations",
+    )
     assert ImageEntry(7, "p") == ImageEntry(seed=7, prompt="p")
     assert ImageEntry() == ImageEntry(None, None)
     assert ImageEntry(7, "p") != ImageEntry(8, "p")
@@ -271,7 +282,16 @@ def test_the_samples_take_both_ways() -> None:
         ('{"seed": 12, "prompt": "p"}', ImageEntry(12, "p")),
         ('{"seed": null, "prompt": null}', ImageEntry()),
         ("{}", ImageEntry()),
-        ('{"filename": "a.png", "negative_prompt": 5, "applied_variations": []}', ImageEntry()),
+        (
+            '{"filename": "a.png", "negative_prompt": "n", "applied_variations": {"A": "x"}}',
+            ImageEntry(None, None, "a.png", "n", {"A": "x"}),
+        ),
+        # a field of another type: the tolerant way keeps what the typed decoder would
+        (
+            '{"filename": "a.png", "negative_prompt": 5, "applied_variations": []}',
+            ImageEntry(filename="a.png"),
+        ),
+        ('{"applied_variations": {"A": 1}}', ImageEntry()),
         ('{"seed": -9223372036854775808}', ImageEntry(-(2**63))),
         ('{"seed": 9223372036854775807}', ImageEntry(2**63 - 1)),
         # refused by the typed decoder, read value by value the tolerant way
