@@ -95,6 +95,7 @@ def missing_combinations(mirror: Mirror, session_id: str) -> pd.DataFrame:
         "SELECT filename, applied_variations FROM images WHERE session_id = ? AND on_disk",
         [session_id],
         details=True,
+        session_id=session_id,
     )
     rendered = {
         position: _applied(text)
@@ -235,6 +236,7 @@ def _used_values(mirror: Mirror, session_id: str, order: list[str]) -> dict[str,
         "ORDER BY placeholder, value",
         [session_id],
         details=True,
+        session_id=session_id,
     )
     values: dict[str, list[str]] = {name: [] for name in order}
     for placeholder, value in frame.itertuples(index=False):
@@ -325,6 +327,7 @@ def image_grid(mirror: Mirror, session_id: str, rows: str, columns: str) -> pd.D
         "WHERE session_id = ? AND on_disk ORDER BY filename",
         [session_id],
         details=True,
+        session_id=session_id,
     )
     base = str(folder["session_path"].iloc[0])
     cells: dict[tuple[Any, Any], list[Any]] = {}

@@ -469,6 +469,16 @@ def test_value_ratings_per_session_and_per_model(kit: SessionKit) -> None:
     assert by_model.groupby("value")["images"].sum().to_dict() == {"neutral": 4, "smiling": 4}
 
 
+def test_value_ratings_leave_out_a_session_that_vanished(kit: SessionKit, root: Path) -> None:
+    def images(frame: pd.DataFrame) -> dict[str, int]:
+        return {str(k): int(v) for k, v in frame.set_index("value")["images"].items()}
+
+    assert images(kit.value_ratings()) != images(kit.value_ratings(PORTRAIT))
+    shutil.rmtree(root / OTHER)
+    kit.index()
+    assert images(kit.value_ratings()) == images(kit.value_ratings(PORTRAIT))
+
+
 def test_seed_ratings(kit: SessionKit) -> None:
     kit.update_image_metadata(PORTRAIT, portrait_image(0), rating="like", stars=5)
     kit.update_image_metadata(OTHER, image_name("Other", 0, 1000), rating="dislike")

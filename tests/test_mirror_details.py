@@ -677,6 +677,31 @@ def test_rows_follow_a_rescan(root: Path, open_kit: Callable[..., SessionKit]) -
     assert images(kit, "other")["o.png"]["prompt"] == "o"
 
 
+def test_one_sessions_reads_come_from_its_current_part(
+    root: Path, open_kit: Callable[..., SessionKit]
+) -> None:
+    folder = write_folder(root, "s", {"images": [entry("a.png", 1, prompt="old")]}, ["a.png"])
+    write_folder(root, "other", {"images": [entry("o.png", 1, prompt="o")]}, ["o.png"])
+    kit = open_kit()
+    assert kit.images("s")["prompt"].tolist() == ["old"]
+    (folder / "manifest.json").write_text(json.dumps({"images": [entry("a.png", 1, prompt="new")]}))
+    kit.index()  # s's rows go to a new part; the first part keeps its old ones, and other's
+    assert kit.images("s")[["filename", "prompt"]].to_numpy().tolist() == [["a.png", "new"]]
+    assert kit.images("other")["prompt"].tolist() == ["o"]
+    assert kit.seed_ratings("s")["images"].tolist() == [1]
+
+
+def test_one_sessions_reads_survive_its_part_vanishing(
+    root: Path, open_kit: Callable[..., SessionKit]
+) -> None:
+    write_folder(root, "s", {"images": [entry("a.png", 1, prompt="p")]}, ["a.png"])
+    kit = open_kit()
+    assert kit.images("s")["prompt"].tolist() == ["p"]
+    for path in kit.details.folder.glob("*.parquet"):  # as another process's index may
+        path.unlink()
+    assert kit.images("s")["prompt"].tolist() == ["p"]  # rebuilt from the manifest, read there
+
+
 # -- the SQLite view --------------------------------------------------------------------------
 
 
