@@ -74,6 +74,11 @@ class DetailFiles:
         self.folder = db_path.absolute().with_name(db_path.name + "-details")
         self._con: duckdb.DuckDBPyConnection | None = None
 
+    @classmethod
+    def in_folder(cls, folder: Path) -> DetailFiles:
+        """The parts in ``folder`` (an index worker knows the folder, not the database)."""
+        return cls(folder.with_name(folder.name.removesuffix("-details")))
+
     def path(self, part: str, kind: str) -> Path:
         return self.folder / f"{part}.{kind}.parquet"
 
@@ -82,9 +87,9 @@ class DetailFiles:
 
         Each file is complete under its final name before this returns, and
         nothing refers to it until the caller records it in ``sessions.db``.
-        DuckDB scans the columns as NumPy arrays (a C loop per column, not a
-        conversion per value) and releases the GIL while it writes, so the
-        indexer runs this in a thread beside its workers.
+        DuckDB scans the columns as NumPy arrays: a C loop per column, not a
+        conversion per value. The indexer calls this in its workers, each
+        with its own connection.
         """
         self.folder.mkdir(parents=True, exist_ok=True)
         name = uuid.uuid4().hex

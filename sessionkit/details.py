@@ -275,6 +275,8 @@ def _add_files(
     fallback: Fallback | None,
 ) -> None:
     """Mark listed files found on disk; add the unlisted ones, sorted by name."""
+    if len(listed) == len(names) and _listed_exactly(details, names, mtimes, sizes):
+        return
     first = min(names) if names else None
     unlisted: list[tuple[str, int, int]] = []
     for name, mtime, size in zip(names, mtimes, sizes, strict=True):
@@ -297,6 +299,22 @@ def _add_files(
         details.on_disk.append(True)
         details.file_mtime.append(mtime)
         details.file_size.append(size)
+
+
+def _listed_exactly(
+    details: Details, names: list[str], mtimes: list[int], sizes: list[int]
+) -> bool:
+    """The common case, done column by column: the folder holds exactly the listed files."""
+    position = {name: index for index, name in enumerate(names)}
+    if len(position) != len(names):  # a name twice: not a listing the fast way can trust
+        return False
+    found = list(map(position.get, details.filename))
+    if None in found:
+        return False
+    details.on_disk = [True] * len(found)
+    details.file_mtime = list(map(mtimes.__getitem__, found))  # type: ignore[arg-type]
+    details.file_size = list(map(sizes.__getitem__, found))  # type: ignore[arg-type]
+    return True
 
 
 def _fallback_seed(infotext: Fallback, name: str) -> int | None:

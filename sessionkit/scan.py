@@ -20,7 +20,7 @@ import os
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -28,6 +28,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from sessionkit.detailfiles import DetailFiles, Part
+from sessionkit.details import Details
 from sessionkit.manifest import MANIFEST
 from sessionkit.names import to_text
 from sessionkit.stats import (
@@ -42,16 +43,12 @@ from sessionkit.store import Store
 DRYRUN_FOLDER = "dryrun"
 PARALLEL_THRESHOLD = 400
 """Below this many sessions to compute, one process is faster than starting workers."""
-CHUNK = 32
-WRITE_BATCH = 128
-"""Records per SQLite transaction: small enough to bound what waits in memory
-(indexing 10k sessions peaks at ~190 MB, ~220 MB with 512) and to release
-the write lock often; large enough that commits cost nothing measurable."""
+CHUNK_MIN, CHUNK_MAX = 32, 256
+"""Bounds of a chunk: the sessions a worker computes in one task, whose rows it
+writes as one part and whose stats are one SQLite transaction. Small enough to
+release the write lock often; large enough that a 10k root makes ~40 parts."""
 AHEAD = 4
 """Chunks in flight per worker."""
-PARTS_AHEAD = 2
-"""Batches whose part is being written while the next ones are computed; each
-holds its records in memory until its stats are written."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,11 +207,6 @@ def compute_candidate(candidate: Candidate) -> SessionRecord | Candidate:
     return candidate if files is None else compute_session(files)
 
 
-def _compute_chunk(chunk: Sequence[Candidate]) -> list[SessionRecord | Candidate]:
-    """Compute a chunk of candidates (in a worker process)."""
-    return [compute_candidate(candidate) for candidate in chunk]
-
-
 def index_root(
     root: Path,
     store: Store,
@@ -243,28 +235,24 @@ def index_root(
     report.scanned = len(candidates)
     report.unchanged = len(candidates) - len(todo)
     present: set[str] = {c.session_id for c in candidates}
-    writer = _Writer(store, details)
-    try:
-        for result in _computed(todo, progress=progress, workers=workers, writer=writer):
-            if isinstance(result, Candidate):
-                present.discard(result.session_id)
-                report.scanned -= 1
-                if not os.path.isdir(result.path):
-                    report.failed.append((result.session_id, "the folder vanished during the scan"))
-                continue
-            report.computed += 1
-            report.changed_ids.append(result.stats.session_id)
-            if result.stats.stats_error:
-                report.failed.append((result.stats.session_id, result.stats.stats_error))
-    finally:
-        writer.finish()
+    for result in _computed(todo, progress=progress, workers=workers, store=store, details=details):
+        if isinstance(result, Candidate):
+            present.discard(result.session_id)
+            report.scanned -= 1
+            if not os.path.isdir(result.path):
+                report.failed.append((result.session_id, "the folder vanished during the scan"))
+            continue
+        report.computed += 1
+        report.changed_ids.append(result.stats.session_id)
+        if result.stats.stats_error:
+            report.failed.append((result.stats.session_id, result.stats.stats_error))
     vanished = [
         session_id
         for session_id, (_, _, is_dryrun, is_missing) in known.items()
         if session_id not in present and not is_missing and (dry_runs or not is_dryrun)
     ]
     store.mark_missing(vanished)
-    if details is not None and writer.wrote:
+    if details is not None and report.computed:
         details.delete(store.drop_unused_parts())
     report.missing = len(vanished)
     report.changed_ids.extend(vanished)
@@ -287,86 +275,92 @@ def _needs_compute(
     )
 
 
-class _Writer:
-    """Writes batches of records: their rows' part first, then the stats that point at it.
-
-    The part is complete on disk before ``sessions.db`` refers to it, so a
-    kill between the two leaves an unused file (deleted later), never a
-    record of a file that is not there. Parts are written in a thread
-    (DuckDB releases the GIL) while the workers compute the next batches;
-    the stats of a batch are written, in order, once its part is there.
-    """
-
-    def __init__(self, store: Store, details: DetailFiles | None) -> None:
-        self.store = store
-        self.details = details
-        self.wrote = False
-        self._parts = ThreadPoolExecutor(1, "sessionkit-parts") if details is not None else None
-        self._waiting: deque[tuple[list[SessionRecord], Future[Part]]] = deque()
-
-    def write_records(self, records: list[SessionRecord]) -> None:
-        if not records:
-            return
-        if self.details is None or self._parts is None:
-            self.store.write_records(records, None)
-            self.wrote = True
-            return
-        rows = [(record.stats.session_id, record.details) for record in records]
-        self._waiting.append((records, self._parts.submit(self.details.write, rows)))
-        while self._waiting and (self._waiting[0][1].done() or len(self._waiting) > PARTS_AHEAD):
-            self._record(*self._waiting.popleft())
-
-    def finish(self) -> None:
-        """Record every batch still waiting for its part; stop the thread."""
-        try:
-            while self._waiting:
-                self._record(*self._waiting.popleft())
-        finally:
-            if self._parts is not None:
-                self._parts.shutdown(wait=True, cancel_futures=True)
-
-    def _record(self, records: list[SessionRecord], part: Future[Part]) -> None:
-        self.store.write_records(records, part.result())
-        self.wrote = True
-
-
 def _computed(
-    todo: list[Candidate], *, progress: bool, workers: int | None, writer: _Writer
+    todo: list[Candidate],
+    *,
+    progress: bool,
+    workers: int | None,
+    store: Store,
+    details: DetailFiles | None,
 ) -> Iterator[SessionRecord | Candidate]:
-    """Compute ``todo`` (in parallel when large), writing records in batches as they come."""
-    batch: list[SessionRecord] = []
+    """Compute ``todo`` (in parallel when large), writing each chunk's records as it comes.
+
+    A chunk's part is complete on disk (written where the chunk was
+    computed) before ``sessions.db`` refers to it, in the same transaction
+    as the chunk's stats: a kill between the two leaves an unused file,
+    deleted later, never a record of a file that is not there.
+    """
     with tqdm(total=len(todo), desc="indexing", unit="session", disable=not progress) as bar:
-        for chunk in _results(todo, workers):
-            for result in chunk:
-                if isinstance(result, SessionRecord):
-                    batch.append(result)
-                yield result
-            bar.update(len(chunk))
-            if len(batch) >= WRITE_BATCH:
-                writer.write_records(batch)
-                batch = []
-    writer.write_records(batch)
+        for results, part in _results(todo, workers, details):
+            records = [result for result in results if isinstance(result, SessionRecord)]
+            if records:
+                store.write_records(records, part)
+            yield from results
+            bar.update(len(results))
 
 
 def _results(
-    todo: list[Candidate], workers: int | None
-) -> Iterable[list[SessionRecord | Candidate]]:
-    chunks = [todo[i : i + CHUNK] for i in range(0, len(todo), CHUNK)]
+    todo: list[Candidate], workers: int | None, details: DetailFiles | None
+) -> Iterable[tuple[list[SessionRecord | Candidate], Part | None]]:
     count = workers if workers is not None else min(2, os.cpu_count() or 1)
-    if count <= 1 or len(todo) < PARALLEL_THRESHOLD:
-        yield from map(_compute_chunk, chunks)
+    parallel = count > 1 and len(todo) >= PARALLEL_THRESHOLD
+    size = chunk_size(len(todo), count if parallel else 1)
+    chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
+    if not parallel:
+        yield from (_compute_chunk(chunk, details) for chunk in chunks)
         return
+    folder = None if details is None else details.folder
     # fork, not spawn/forkserver: those re-import the caller's __main__, which
     # breaks scripts without a __main__ guard and code run from stdin. The
-    # children only list folders and parse JSON; they never touch the locks
-    # of the parent's other threads (DuckDB's pool, tqdm's monitor).
+    # children list folders, parse JSON and write parts with a DuckDB of their
+    # own, made after the fork; they never touch the locks of the parent's
+    # other threads (DuckDB's pool, tqdm's monitor).
     with ProcessPoolExecutor(max_workers=count, mp_context=get_context("fork")) as pool:
         # at most AHEAD chunks in flight: results wait in the parent's memory
         # until written, so submitting everything at once lets them pile up
-        pending: deque[Future[list[SessionRecord | Candidate]]] = deque()
+        pending: deque[Future[tuple[list[SessionRecord | Candidate], Part | None]]] = deque()
         for chunk in chunks:
-            pending.append(pool.submit(_compute_chunk, chunk))
+            pending.append(pool.submit(_compute_in_worker, chunk, folder))
             if len(pending) >= AHEAD * count:
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
+
+
+def chunk_size(sessions: int, workers: int) -> int:
+    """Sessions per task, part and transaction: as many as keeps every worker busy to the end.
+
+    About eight chunks per worker even out their finish; within that, larger
+    chunks mean fewer parts for a query to open and fewer commits.
+    """
+    return max(CHUNK_MIN, min(CHUNK_MAX, -(-sessions // (8 * workers))))
+
+
+def _compute_chunk(
+    chunk: Sequence[Candidate], details: DetailFiles | None
+) -> tuple[list[SessionRecord | Candidate], Part | None]:
+    """Compute a chunk of candidates and write their rows as one part (``None``: no rows kept)."""
+    results = [compute_candidate(candidate) for candidate in chunk]
+    records = [result for result in results if isinstance(result, SessionRecord)]
+    if details is None or not records:
+        return results, None
+    part = details.write([(record.stats.session_id, record.details) for record in records])
+    for record in records:  # the part holds them now: not sent back to the parent
+        record.details = _WRITTEN
+    return results, part
+
+
+_WRITTEN = Details()
+_WORKER_FILES: dict[Path, DetailFiles] = {}
+"""The part writer of each worker process, kept across its chunks (one DuckDB each)."""
+
+
+def _compute_in_worker(
+    chunk: Sequence[Candidate], folder: Path | None
+) -> tuple[list[SessionRecord | Candidate], Part | None]:
+    if folder is None:
+        return _compute_chunk(chunk, None)
+    details = _WORKER_FILES.get(folder)
+    if details is None:
+        details = _WORKER_FILES[folder] = DetailFiles.in_folder(folder)
+    return _compute_chunk(chunk, details)

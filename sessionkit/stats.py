@@ -79,6 +79,8 @@ class SessionFiles:
 
     def text_names(self) -> list[str]:
         """The image files' names as stored (a name may not be UTF-8: :mod:`sessionkit.names`)."""
+        if "".join(self.names).isascii():  # the common case: every name is stored as it is
+            return self.names
         return [to_text(name) for name in self.names]
 
     def listing(self, names: list[str] | None = None) -> str:

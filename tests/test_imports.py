@@ -1,9 +1,10 @@
 """Commands that do not query load neither pandas nor DuckDB's mirror.
 
 ``sessionkit index`` writes the image data through DuckDB (the Parquet
-parts, from NumPy columns), so it may load DuckDB and NumPy but never pandas; a command that only writes
-a mark (``like``, ``tag``) loads neither. Each command runs in a fresh
-process, which then reports the heavy modules it imported.
+parts, from NumPy columns), so it may load DuckDB and NumPy but never
+pandas; a command that only writes a mark (``like``, ``tag``) loads
+neither. Each command runs in a fresh process, which then reports the
+heavy modules it imported.
 """
 
 from __future__ import annotations

@@ -7,10 +7,12 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
 from builders import manifest, png_bytes, write_session
 from sessionkit import scan
+from sessionkit.detailfiles import DetailFiles
 from sessionkit.scan import Candidate, find_candidates, index_root, list_session, signature
 from sessionkit.store import Store
 
@@ -158,12 +160,30 @@ def test_parallel_index_matches_one_process(
     for i in range(60):
         write_session(root, f"20251101_{i:06d}-s{i}", manifest(f"s{i}", images=i % 5))
     monkeypatch.setattr(scan, "PARALLEL_THRESHOLD", 10)
-    monkeypatch.setattr(scan, "CHUNK", 4)
+    monkeypatch.setattr(scan, "CHUNK_MIN", 4)
+    monkeypatch.setattr(scan, "CHUNK_MAX", 4)
     one, two = Store(tmp_path / "one.db"), Store(tmp_path / "two.db")
-    report_one = index_root(root, one, workers=1, progress=False)
-    report_two = index_root(root, two, workers=2, progress=False)
+    files_one, files_two = DetailFiles(one.path), DetailFiles(two.path)
+    report_one = index_root(root, one, workers=1, progress=False, details=files_one)
+    report_two = index_root(root, two, workers=2, progress=False, details=files_two)
     assert report_one.computed == report_two.computed == 60
     assert rows(one) == rows(two)
+    # the workers wrote one part per chunk of 4, and the same rows as one process did
+    assert len(two.detail_parts()) == 15
+    assert image_rows(files_one) == image_rows(files_two)
+    assert len(image_rows(files_two)) == sum(i % 5 for i in range(60))
+
+
+def image_rows(files: DetailFiles) -> list[tuple[Any, ...]]:
+    """Every ``images`` row in the parts, without the part's name."""
+    return (
+        duckdb.connect()
+        .execute(
+            f"SELECT * EXCLUDE (part) FROM read_parquet('{files.folder}/*.images.parquet') "
+            "ORDER BY ALL"
+        )
+        .fetchall()
+    )
 
 
 def test_small_write_batches_store_everything(
@@ -172,8 +192,8 @@ def test_small_write_batches_store_everything(
     root = tmp_path / "root"
     for i in range(7):
         write_session(root, f"s{i}", manifest(f"s{i}", images=1))
-    monkeypatch.setattr(scan, "WRITE_BATCH", 2)
-    monkeypatch.setattr(scan, "CHUNK", 1)
+    monkeypatch.setattr(scan, "CHUNK_MIN", 1)
+    monkeypatch.setattr(scan, "CHUNK_MAX", 2)
     store = Store(tmp_path / "s.db")
     assert index_root(root, store, progress=False).computed == 7
     assert store.rows("SELECT count(*) FROM sessionkit_stats") == [(7,)]
