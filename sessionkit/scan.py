@@ -5,10 +5,13 @@ folder's mtime (it moves when an image is added or removed) and the
 manifest's mtime and size (the generator rewrites it after every image).
 Only new or changed sessions are listed, once each with ``os.scandir``, and
 computed by :func:`sessionkit.stats.compute_session`, in worker processes
-when there are enough of them to repay the start-up. Results are written in
-batches, each one SQLite transaction: a killed scan leaves a consistent
-database and the next scan carries on, and the write lock is released often
-enough for a metadata edit from another process to get through.
+when there are enough of them to repay the start-up. Work goes in chunks:
+the worker that computes a chunk writes its sessions' image rows as one
+Parquet part (:mod:`sessionkit.detailfiles`) and sends back only the stats,
+which the parent writes in one SQLite transaction per chunk: a killed scan
+leaves a consistent database and the next scan carries on, and the write
+lock is released often enough for a metadata edit from another process to
+get through.
 
 Vanished sessions are marked missing, never deleted: their metadata stays.
 A scan never writes ``session_metadata``.
