@@ -23,7 +23,7 @@ import pytest
 
 from builders import png_bytes
 from edge_cases import EDGE_CASES
-from sessionkit import SessionKit
+from sessionkit import SessionKit, scan
 from sessionkit.detailfiles import FORMAT
 from sessionkit.details import IMAGE_COLUMNS, VARIATION_COLUMNS, Fallback, session_details
 from sessionkit.manifest import Manifest, parse_manifest
@@ -257,3 +257,25 @@ def test_the_parts_are_small_and_named_beside_the_database(kit: SessionKit) -> N
     assert kit.details.folder == kit.db_path.with_name("sessions.db-details")
     assert all(os.path.getsize(p) > 0 for p in _parts(kit))
     assert not list(kit.details.folder.glob("*.tmp"))
+
+
+def test_workers_write_the_rows_even_when_the_parent_has_duckdb_open(
+    tmp_path: Path, edge_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Index workers are forked from the kit, whose DuckDB (and its threads) may be open.
+
+    Each worker makes a DuckDB of its own after the fork to write its parts;
+    the rows must be those of the rules, on a first index and a forced one.
+    """
+    monkeypatch.setattr(scan, "PARALLEL_THRESHOLD", 1)
+    monkeypatch.setattr(scan, "CHUNK_MIN", 1)
+    monkeypatch.setattr(scan, "CHUNK_MAX", 2)
+    with SessionKit(edge_root, tmp_path / "sessions.db", progress=False) as kit:
+        kit.index()
+        images, variations = direct(edge_root, kit)
+        assert comparable(relation(kit, "image_rows")) == images  # the mirror is open now
+        assert kit.index(force=True).computed == 5
+        assert comparable(relation(kit, "image_rows")) == images
+        assert relation(kit, "variations") == variations
+        # five sessions for two workers: one session per chunk, each chunk its own part
+        assert len(kit.store.detail_parts()) == 5
