@@ -328,15 +328,18 @@ class SessionKit:
         :class:`~sessionkit.store.MetadataConflict` instead of overwriting an
         edit made elsewhere since.
         """
-        current = self.metadata(session_id)
-        saved = self.store.update_metadata(
-            session_id,
-            current["session_path"],
-            fields,
-            add_tags=add_tags,
-            remove_tags=remove_tags,
-            expected_updated_at=expected_updated_at,
-        )
+        check_session_id(session_id)
+        try:  # the row is read once, inside the write
+            saved = self.store.update_metadata(
+                session_id,
+                None,
+                fields,
+                add_tags=add_tags,
+                remove_tags=remove_tags,
+                expected_updated_at=expected_updated_at,
+            )
+        except KeyError:
+            raise self._unknown(session_id) from None
         mirror = self._mirror_if_built()
         if mirror is not None:
             mirror.refresh_metadata(session_id, saved)  # the saved row: no read

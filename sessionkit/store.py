@@ -811,7 +811,7 @@ class Store:
     def update_metadata(
         self,
         session_id: str,
-        session_path: str,
+        session_path: str | None,
         changes: Mapping[str, Any],
         *,
         add_tags: Iterable[str] = (),
@@ -828,56 +828,32 @@ class Store:
         With ``expected_updated_at``, the write happens only if the row still
         has that ``updated_at`` (or, with :data:`NEVER_EDITED`, still does not
         exist); otherwise :class:`MetadataConflict` is raised and nothing is
-        written.
+        written. A first edit stores ``session_path`` (read from the stats
+        when not given); ``KeyError`` when the session has neither a row
+        nor stats.
         """
         values = validate_metadata(changes)
-        add, remove = _tag_list(add_tags), _tag_list(remove_tags)
-        if "tags" in values and (add or remove):
-            raise InvalidMetadata("tags", "give either tags (the whole list) or tags to add/remove")
+        edit = _tag_edit(values, add_tags, remove_tags)
 
         def write() -> dict[str, Any]:
             with self._transaction() as con:
-                current = con.execute(
-                    "SELECT updated_at, tags FROM session_metadata WHERE session_id = ?",
-                    (session_id,),
-                ).fetchone()
-                found = current[0] if current else None
-                wanted = None if expected_updated_at == NEVER_EDITED else expected_updated_at
-                if expected_updated_at is not None and found != wanted:
-                    raise MetadataConflict(session_id, expected_updated_at, found)
-                row = {**values}
-                stored = parse_tags(current[1]) if current else []
-                if "tags" in row:
-                    row["tags"] = _tags_json(replace_tags(stored, row["tags"]))
-                elif add or remove:
-                    row["tags"] = _tags_json(merge_tags(stored, add, remove))
-                self._write_metadata(con, session_id, session_path, found, current, row)
-                # read back inside the transaction: after COMMIT another writer's
-                # row could be read instead, and its updated_at taken for ours
-                saved = self.metadata(session_id)
-            return saved or {}
+
+                def defaults() -> dict[str, Any]:
+                    path = session_path or _session_path(con, session_id)
+                    return {"session_path": path, **METADATA_DEFAULTS}
+
+                return _edit_marks_row(
+                    con,
+                    "session_metadata",
+                    {"session_id": session_id},
+                    METADATA_COLUMNS,
+                    values,
+                    edit,
+                    defaults,
+                    expected_updated_at=expected_updated_at,
+                )
 
         return self._retry(write)
-
-    @staticmethod
-    def _write_metadata(
-        con: sqlite3.Connection,
-        session_id: str,
-        session_path: str,
-        found: str | None,
-        current: tuple[Any, ...] | None,
-        values: Mapping[str, Any],
-    ) -> None:
-        """Insert the row with defaults (a first edit), or update only ``values``."""
-        _write_marks_row(
-            con,
-            "session_metadata",
-            {"session_id": session_id},
-            {"session_path": session_path, **METADATA_DEFAULTS},
-            values,
-            exists=current is not None,
-            found=found,
-        )
 
     # -- image marks -------------------------------------------------------
 
@@ -923,10 +899,9 @@ class Store:
 
         def write() -> dict[str, Any]:
             with self._transaction() as con:
-                self._write_marks(
-                    con, session_id, filename, values, edit, expected_updated_at=expected_updated_at
+                saved = _edit_image_row(
+                    con, session_id, filename, values, edit, expected_updated_at
                 )
-                saved = self.image_metadata(session_id, filename)
             return saved or {}
 
         return self._retry(write)
@@ -947,10 +922,10 @@ class Store:
 
         def write() -> list[dict[str, Any]]:
             with self._transaction() as con:
-                for filename in names:
-                    self._write_marks(con, session_id, filename, values, edit)
-                rows = self.image_metadata_rows(session_id, names)
-            return [dict(zip(IMAGE_METADATA_COLUMNS, row, strict=True)) for row in rows]
+                return [
+                    _edit_image_row(con, session_id, filename, values, edit, None)
+                    for filename in names
+                ]
 
         return self._retry(write) if names else []
 
@@ -984,41 +959,75 @@ class Store:
 
         return self._retry(write) if rows else []
 
-    def _write_marks(
-        self,
-        con: sqlite3.Connection,
-        session_id: str,
-        filename: str,
-        values: Mapping[str, Any],
-        edit: tuple[list[str], list[str]],
-        *,
-        expected_updated_at: str | None = None,
-    ) -> None:
-        """Apply ``values`` and the tag edit ``(add, remove)`` to one image, inside the
-        caller's transaction; tags follow the session rules (:func:`merge_tags`)."""
-        current = con.execute(
-            "SELECT updated_at, tags FROM image_metadata WHERE session_id = ? AND filename = ?",
-            (session_id, filename),
-        ).fetchone()
-        found = current[0] if current else None
-        wanted = None if expected_updated_at == NEVER_EDITED else expected_updated_at
-        if expected_updated_at is not None and found != wanted:
-            raise MetadataConflict(f"{session_id}/{filename}", expected_updated_at, found)
-        row = dict(values)
-        stored = parse_tags(current[1]) if current else []
-        if "tags" in row:
-            row["tags"] = _tags_json(replace_tags(stored, row["tags"]))
-        elif edit[0] or edit[1]:
-            row["tags"] = _tags_json(merge_tags(stored, *edit))
-        _write_marks_row(
-            con,
-            "image_metadata",
-            {"session_id": session_id, "filename": filename},
-            IMAGE_METADATA_DEFAULTS,
-            row,
-            exists=current is not None,
-            found=found,
-        )
+
+def _edit_image_row(
+    con: sqlite3.Connection,
+    session_id: str,
+    filename: str,
+    values: Mapping[str, Any],
+    edit: tuple[list[str], list[str]],
+    expected_updated_at: str | None,
+) -> dict[str, Any]:
+    """One image's marks edited inside the caller's transaction; tags follow the session rules."""
+    return _edit_marks_row(
+        con,
+        "image_metadata",
+        {"session_id": session_id, "filename": filename},
+        IMAGE_METADATA_COLUMNS,
+        values,
+        edit,
+        lambda: IMAGE_METADATA_DEFAULTS,
+        expected_updated_at=expected_updated_at,
+    )
+
+
+def _edit_marks_row(
+    con: sqlite3.Connection,
+    table: str,
+    key: Mapping[str, str],
+    columns: Sequence[str],
+    values: Mapping[str, Any],
+    edit: tuple[list[str], list[str]],
+    defaults: Callable[[], Mapping[str, Any]],
+    *,
+    expected_updated_at: str | None,
+) -> dict[str, Any]:
+    """Edit one row of user marks in the caller's transaction; return it as saved.
+
+    The row is read once, at the start of the transaction: the conflict check
+    and the tag edit (:func:`merge_tags`) see what is stored then, and the
+    saved row is that row with this write laid over it, never read back
+    (after COMMIT another writer's row could be read instead, and its
+    ``updated_at`` taken for ours). ``defaults`` are called for a first edit only.
+    """
+    where = " AND ".join(f"{name} = ?" for name in key)
+    found_row = con.execute(
+        f"SELECT {', '.join(columns)} FROM {table} WHERE {where}", tuple(key.values())
+    ).fetchone()
+    current = dict(zip(columns, found_row, strict=True)) if found_row else None
+    found = current["updated_at"] if current else None
+    wanted = None if expected_updated_at == NEVER_EDITED else expected_updated_at
+    if expected_updated_at is not None and found != wanted:
+        raise MetadataConflict("/".join(key.values()), expected_updated_at, found)
+    row = dict(values)
+    stored = parse_tags(current["tags"]) if current else []
+    if "tags" in row:
+        row["tags"] = _tags_json(replace_tags(stored, row["tags"]))
+    elif edit[0] or edit[1]:
+        row["tags"] = _tags_json(merge_tags(stored, *edit))
+    if current is None:
+        return _write_marks_row(con, table, key, defaults(), row, exists=False, found=None)
+    return {**current, **_write_marks_row(con, table, key, {}, row, exists=True, found=found)}
+
+
+def _session_path(con: sqlite3.Connection, session_id: str) -> str:
+    """The indexed session's path, for its first metadata row; ``KeyError`` when unknown."""
+    found = con.execute(
+        "SELECT session_path FROM sessionkit_stats WHERE session_id = ?", (session_id,)
+    ).fetchone()
+    if found is None:
+        raise KeyError(session_id)
+    return str(found[0])
 
 
 def _write_marks_row(
@@ -1030,12 +1039,14 @@ def _write_marks_row(
     *,
     exists: bool,
     found: str | None,
-) -> None:
-    """Write one row of user marks (``session_metadata`` or ``image_metadata``).
+) -> dict[str, Any]:
+    """Write one row of user marks (``session_metadata`` or ``image_metadata``); return
+    the columns written.
 
     A first edit inserts ``key``, ``defaults`` overlaid with ``values`` and both
-    timestamps; a later one updates only ``values`` and ``updated_at``. Either way
-    ``updated_at`` moves strictly past ``found``, which conflict detection relies on.
+    timestamps; a later one updates only ``values`` and ``updated_at`` (nothing
+    when there are no values). Either way ``updated_at`` moves strictly past
+    ``found``, which conflict detection relies on.
     """
     stamp = _later_than(found)
     if not exists:
@@ -1044,13 +1055,16 @@ def _write_marks_row(
             f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
             tuple(row.values()),
         )
-    elif values:
-        assignments = ", ".join(f"{name} = ?" for name in values)
-        where = " AND ".join(f"{name} = ?" for name in key)
-        con.execute(
-            f"UPDATE {table} SET {assignments}, updated_at = ? WHERE {where}",
-            (*values.values(), stamp, *key.values()),
-        )
+        return row
+    if not values:
+        return {}
+    assignments = ", ".join(f"{name} = ?" for name in values)
+    where = " AND ".join(f"{name} = ?" for name in key)
+    con.execute(
+        f"UPDATE {table} SET {assignments}, updated_at = ? WHERE {where}",
+        (*values.values(), stamp, *key.values()),
+    )
+    return {**values, "updated_at": stamp}
 
 
 def _tag_edit(

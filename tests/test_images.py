@@ -30,6 +30,7 @@ from sessionkit import (
     UnknownImage,
     UnknownSession,
 )
+from sessionkit import store as store_module
 from sessionkit.analysis import liked_values
 from sessionkit.demo import demo_image_marks
 from sessionkit.notebook import mark_demo_images, open_kit
@@ -239,16 +240,16 @@ def test_a_failure_inside_the_transaction_rolls_back_every_image(
     kit: SessionKit, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     names = [portrait_image(0), portrait_image(1)]
-    real = Store._write_marks
+    real = store_module._edit_image_row
     calls: list[str] = []
 
-    def fail_on_second(self: Store, con: Any, session_id: str, filename: str, *a: Any) -> None:
+    def fail_on_second(con: Any, session_id: str, filename: str, *a: Any) -> Any:
         calls.append(filename)
         if len(calls) == 2:
             raise sqlite3.OperationalError("disk I/O error")
-        real(self, con, session_id, filename, *a)
+        return real(con, session_id, filename, *a)
 
-    monkeypatch.setattr(Store, "_write_marks", fail_on_second)
+    monkeypatch.setattr(store_module, "_edit_image_row", fail_on_second)
     with pytest.raises(sqlite3.OperationalError):
         kit.update_images_metadata(PORTRAIT, names, rating="like")
     assert stored(kit) == []

@@ -500,3 +500,23 @@ def test_a_webui_database_opens_with_its_metadata(root: Path, tmp_path: Path) ->
         webui = kit.store.rows("SELECT session_name, images_requested FROM session_stats")
         assert webui == [(PORTRAIT, 16)]
         assert kit.sql("SELECT count(*) AS n FROM session_stats")["n"][0] == 7
+
+
+def test_a_save_reads_its_row_once_and_never_reads_it_back(kit: SessionKit) -> None:
+    """Inside the write: one read of the row (and of the stats' path on a first edit)."""
+    statements: list[str] = []
+    kit.store._con.set_trace_callback(statements.append)
+    try:
+        first = kit.update_metadata(PORTRAIT, user_note="first", add_tags=["keeper"])
+        reads_first = [s for s in statements if s.lstrip().startswith("SELECT")]
+        statements.clear()
+        second = kit.update_metadata(PORTRAIT, is_favorite=True)
+        reads_second = [s for s in statements if s.lstrip().startswith("SELECT")]
+    finally:
+        kit.store._con.set_trace_callback(None)
+    assert ["session_metadata" in s for s in reads_first] == [True, False]  # then the path
+    assert ["session_metadata" in s for s in reads_second] == [True]
+    # what the save returned is the row as stored
+    assert second == kit.metadata(PORTRAIT)
+    assert (first["user_note"], first["tags"], second["tags"]) == ("first", ["keeper"], ["keeper"])
+    assert second["updated_at"] > first["updated_at"] == first["created_at"]
