@@ -686,7 +686,7 @@ class SessionKit:
         change in its relations are not what :meth:`sessions` returns (it keeps
         its rows until the next index or edit); change data through the API.
         """
-        self.mirror.ensure_details()
+        self.mirror.ensure_all()
         return self.mirror.con
 
     # -- helpers -----------------------------------------------------------

@@ -608,10 +608,12 @@ def select_images(
     clause, params = where.where()
     sql = f"SELECT * FROM images WHERE {clause}"
     if limit is None and not offset:
-        frame = mirror.query(sql, params, details=True, session_id=where.session_id)
+        frame = mirror.query(sql, params, details=True, sessions=False, session_id=where.session_id)
         return frame.sort_values(IMAGE_ORDER, kind="stable", ignore_index=True)
     sql += f" ORDER BY {', '.join(IMAGE_ORDER)} LIMIT ? OFFSET ?"
-    return mirror.query(sql, [*params, limit, offset], details=True, session_id=where.session_id)
+    return mirror.query(
+        sql, [*params, limit, offset], details=True, sessions=False, session_id=where.session_id
+    )
 
 
 def image_filenames(mirror: Mirror, session_id: str) -> list[str]:
@@ -620,6 +622,7 @@ def image_filenames(mirror: Mirror, session_id: str) -> list[str]:
         "SELECT filename FROM image_rows WHERE session_id = ? ORDER BY filename",
         [session_id],
         details=True,
+        sessions=False,
         session_id=session_id,
     )
     return [str(name) for name in frame["filename"]]

@@ -103,3 +103,25 @@ def test_its_own_writes_do_not_make_it_reload(
     kit.index(force=True)
     assert kit.count(tags=["mine"]) == 1
     assert calls == []
+
+
+def test_a_query_naming_images_only_copies_no_session(kit: SessionKit) -> None:
+    assert kit.sql("SELECT count(*) AS n FROM images")["n"].tolist() == [4]
+    assert kit.mirror.con.execute("SELECT count(*) FROM session_stats").fetchall() == [(0,)]
+    assert kit.count() == 2  # copied when first read
+
+
+def test_what_changes_before_the_sessions_are_copied_shows_after(
+    kit: SessionKit, root: Path
+) -> None:
+    assert kit.sql("SELECT count(*) AS n FROM images")["n"].tolist() == [4]
+    kit.update_metadata(PORTRAIT, is_favorite=True)
+    first = str(kit.images(PORTRAIT)["filename"].iloc[0])
+    kit.update_image_metadata(PORTRAIT, first, rating="like")
+    write_session(root, LATER, manifest("Later", images=3))
+    with SessionKit(root, kit.db_path, progress=False) as other:  # another program indexes
+        other.index()
+    assert kit.sql("SELECT count(*) AS n FROM images")["n"].tolist() == [7]
+    assert kit.images(PORTRAIT, rating="like")["filename"].tolist() == [first]
+    assert list(kit.sessions(liked=True)["session_id"]) == [PORTRAIT]
+    assert kit.count() == 3
