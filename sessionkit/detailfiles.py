@@ -103,6 +103,24 @@ class DetailFiles:
             sizes = self._copy_both(con, name, _printable(images), _printable(variations))
         return Part(name, sizes)
 
+    def merge(self, owners: Sequence[tuple[str, str]]) -> Part:
+        """One new part holding the current rows of ``owners`` (``(session_id, part)``).
+
+        Rows are copied as stored, sorted by session, from the parts named;
+        rows of sessions that point elsewhere are left behind.
+        """
+        self.folder.mkdir(parents=True, exist_ok=True)
+        name = uuid.uuid4().hex
+        con = self._connection()
+        keep = {
+            "session_id": _strings(owner[0] for owner in owners),
+            "part": _strings(owner[1] for owner in owners),
+        }
+        sizes = tuple(
+            self._copy(con, name, kind, _merged(self, kind, owners), keep) for kind in KINDS
+        )
+        return Part(name, (sizes[0], sizes[1]))
+
     def _copy_both(
         self,
         con: duckdb.DuckDBPyConnection,
@@ -239,6 +257,20 @@ def _printable(columns: dict[str, Any]) -> dict[str, Any]:
         else array
         for name, array in columns.items()
     }
+
+
+def _merged(files: DetailFiles, kind: str, owners: Sequence[tuple[str, str]]) -> str:
+    """The ``kind`` rows of ``owners`` from their parts, renamed into the new part."""
+    paths = ", ".join(
+        f"'{_quoted(files.path(part, kind))}'" for part in sorted({o[1] for o in owners})
+    )
+    # a session's rows all come from one file: its row numbers keep the rows' order
+    return (
+        f"SELECT * EXCLUDE (file_row_number) REPLACE ($part AS part) "
+        f"FROM read_parquet([{paths}], file_row_number = true) "
+        f"SEMI JOIN {kind}_columns USING (session_id, part) "
+        "ORDER BY session_id, file_row_number"
+    )
 
 
 def _quoted(path: Path) -> str:

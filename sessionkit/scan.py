@@ -52,6 +52,10 @@ writes as one part and whose stats are one SQLite transaction. Small enough to
 release the write lock often; large enough that a 10k root makes ~40 parts."""
 AHEAD = 4
 """Chunks in flight per worker."""
+MERGE_AFTER = 8
+"""Small or half-stale parts tolerated before an index merges them."""
+MERGED_SESSIONS = 4 * CHUNK_MAX
+"""Sessions per merged part."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +261,7 @@ def index_root(
     store.mark_missing(vanished)
     if details is not None and report.computed:
         details.delete(store.drop_unused_parts())
+        merge_small_parts(store, details)
     report.missing = len(vanished)
     report.changed_ids.extend(vanished)
     report.seconds = time.perf_counter() - started
@@ -367,3 +372,25 @@ def _compute_in_worker(
     if details is None:
         details = _WORKER_FILES[folder] = DetailFiles.in_folder(folder)
     return _compute_chunk(chunk, details)
+
+
+def merge_small_parts(store: Store, details: DetailFiles) -> int:
+    """Merge the parts that rescans left small or half stale; return how many were merged.
+
+    Each rescan writes a part for just the sessions that changed, and leaves
+    their old rows in the part they were in: a root indexed again every
+    minute would soon have hundreds of small parts for a query to open, and
+    rows for it to skip. Once :data:`MERGE_AFTER` parts are like that, their
+    current rows are copied into parts of up to :data:`MERGED_SESSIONS`
+    sessions (reading Parquet, not manifests) and the old files deleted.
+    """
+    mergeable = store.mergeable_parts(CHUNK_MIN)
+    if len(mergeable) < MERGE_AFTER:
+        return 0
+    parts = {part for part, _ in mergeable}
+    owners = sorted(owner[:2] for owner in store.detail_owners() if owner[1] in parts)
+    for start in range(0, len(owners), MERGED_SESSIONS):
+        group = owners[start : start + MERGED_SESSIONS]
+        store.repoint_details(details.merge(group), group)
+    details.delete(store.drop_unused_parts())
+    return len(parts)

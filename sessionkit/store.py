@@ -770,6 +770,36 @@ class Store:
 
         self._retry(write)
 
+    def mergeable_parts(self, small: int) -> list[tuple[str, int]]:
+        """``(part, sessions pointing at it)`` of each part worth merging into another:
+        one holding fewer than ``small`` sessions' current rows, or rows of sessions
+        indexed again since (which every query then has to skip)."""
+        return self._rows(
+            "SELECT p.part, count(d.session_id) AS live FROM sessionkit_detail_parts p "
+            "LEFT JOIN sessionkit_details d USING (part) GROUP BY p.part, p.sessions "
+            "HAVING live < ? OR live < p.sessions ORDER BY p.part",
+            (small,),
+        )
+
+    def repoint_details(self, part: Part, moves: Sequence[tuple[str, str]]) -> int:
+        """Record ``part``, merged from others, and point each ``(session_id, old part)``
+        at it, unless the session points elsewhere by now (indexed again meanwhile:
+        its newer rows win); return how many sessions moved."""
+
+        def write() -> int:
+            with self._transaction() as con:
+                con.execute(
+                    "INSERT INTO sessionkit_detail_parts VALUES (?, ?, ?, ?, ?)",
+                    (part.name, part.format, len(moves), *part.sizes),
+                )
+                moved = con.executemany(
+                    "UPDATE sessionkit_details SET part = ? WHERE session_id = ? AND part = ?",
+                    [(part.name, session_id, old) for session_id, old in moves],
+                )
+                return moved.rowcount
+
+        return self._retry(write)
+
     def drop_unused_parts(self) -> list[str]:
         """Forget parts no session points to any more; return them, for their files to go."""
 

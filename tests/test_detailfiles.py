@@ -13,6 +13,7 @@ import json
 import logging
 import math
 import os
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -279,3 +280,38 @@ def test_workers_write_the_rows_even_when_the_parent_has_duckdb_open(
         assert relation(kit, "variations") == variations
         # five sessions for two workers: one session per chunk, each chunk its own part
         assert len(kit.store.detail_parts()) == 5
+
+
+def test_rescans_leave_few_parts_by_merging_the_small_ones(tmp_path: Path, edge_root: Path) -> None:
+    """Each rescan writes a part for the sessions it found new or changed; small parts
+    get merged.
+
+    The rows stay those of the rules, in the same order, and a kit opened before
+    the merge (whose views name the old files) reads the merged part.
+    """
+    (edge_root / "not_json" / "manifest.json").unlink()  # read again by every scan otherwise
+    with SessionKit(edge_root, tmp_path / "sessions.db", progress=False) as kit:
+        kit.index()
+        stored_order = "SELECT filename FROM image_rows WHERE session_id = 'current_writer'"
+        listed = kit.sql(stored_order)["filename"].tolist()
+        with SessionKit(db=kit.db_path, progress=False) as reader:
+            before = relation(reader, "image_rows")
+            counts = []
+            for day in range(scan.MERGE_AFTER - 1):  # a new session, then an index
+                write_root(edge_root / f"day{day}", {"session": EDGE_CASES["current_writer"]})
+                (edge_root / f"day{day}" / "no_manifest").rename(edge_root / f"loose{day}")
+                shutil.move(edge_root / f"day{day}" / "session", edge_root / f"new{day}")
+                (edge_root / f"day{day}").rmdir()
+                assert kit.index().computed == 2
+                counts.append(len(kit.store.detail_parts()))
+            # one part more each time, until MERGE_AFTER small parts are merged into one
+            assert counts == [*range(2, scan.MERGE_AFTER), 1]
+            assert len(_parts(kit)) == 2  # its two files; the others are deleted
+            images, variations = direct(edge_root, kit)
+            assert comparable(relation(kit, "image_rows")) == images
+            assert relation(kit, "variations") == variations
+            added = relation(reader, "image_rows") - before
+            assert {row[0] for row in added} == {
+                name for day in range(scan.MERGE_AFTER - 1) for name in (f"new{day}", f"loose{day}")
+            }
+        assert kit.sql(stored_order)["filename"].tolist() == listed
