@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import chain, repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sessionkit.details import IMAGE_COLUMNS, VARIATION_COLUMNS, Details
+from sessionkit.errors import SessionKitError
 from sessionkit.manifest import no_surrogates
 
 if TYPE_CHECKING:
@@ -54,6 +56,10 @@ SELECT session_id::VARCHAR AS session_id, $part AS part,
        images::INTEGER AS images
 FROM variations_columns
 """
+
+
+class DetailsUnwritable(SessionKitError):
+    """The folder of image data beside ``sessions.db`` cannot be written."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,16 +97,16 @@ class DetailFiles:
         conversion per value. The indexer calls this in its workers, each
         with its own connection.
         """
-        self.folder.mkdir(parents=True, exist_ok=True)
         name = uuid.uuid4().hex
         con = self._connection()
         images, variations = _image_columns(sessions), _variation_columns(sessions)
-        try:
-            sizes = self._copy_both(con, name, images, variations)
-        except ValueError as exc:  # a lone surrogate from a lenient read is not UTF-8
-            if "surrogate" not in str(exc):
-                raise
-            sizes = self._copy_both(con, name, _printable(images), _printable(variations))
+        with self._writing():
+            try:
+                sizes = self._copy_both(con, name, images, variations)
+            except ValueError as exc:  # a lone surrogate from a lenient read is not UTF-8
+                if "surrogate" not in str(exc):
+                    raise
+                sizes = self._copy_both(con, name, _printable(images), _printable(variations))
         return Part(name, sizes)
 
     def merge(self, owners: Sequence[tuple[str, str]]) -> Part:
@@ -109,17 +115,31 @@ class DetailFiles:
         Rows are copied as stored, sorted by session, from the parts named;
         rows of sessions that point elsewhere are left behind.
         """
-        self.folder.mkdir(parents=True, exist_ok=True)
         name = uuid.uuid4().hex
         con = self._connection()
         keep = {
             "session_id": _strings(owner[0] for owner in owners),
             "part": _strings(owner[1] for owner in owners),
         }
-        sizes = tuple(
-            self._copy(con, name, kind, _merged(self, kind, owners), keep) for kind in KINDS
-        )
+        with self._writing():
+            sizes = tuple(
+                self._copy(con, name, kind, _merged(self, kind, owners), keep) for kind in KINDS
+            )
         return Part(name, (sizes[0], sizes[1]))
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Create the folder; a file system that refuses a write says so in plain words."""
+        import duckdb
+
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            yield
+        except (OSError, duckdb.IOException, duckdb.PermissionException) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise DetailsUnwritable(
+                f"cannot write the image data in {self.folder}: {reason}"
+            ) from None
 
     def _copy_both(
         self,
@@ -277,4 +297,11 @@ def _quoted(path: Path) -> str:
     return str(path).replace("'", "''")
 
 
-__all__ = ["FORMAT", "IMAGE_COLUMNS", "VARIATION_COLUMNS", "DetailFiles", "Part"]
+__all__ = [
+    "FORMAT",
+    "IMAGE_COLUMNS",
+    "VARIATION_COLUMNS",
+    "DetailFiles",
+    "DetailsUnwritable",
+    "Part",
+]

@@ -156,3 +156,18 @@ def test_an_unwritable_database_of_an_older_schema_says_why_it_cannot_open(
     with unwritable(db):
         result = sessionkit("list", "--db", str(db))
     assert_refused(result, str(db), "need an update")
+
+
+def test_an_unwritable_image_data_folder_is_refused_in_plain_words(
+    indexed: tuple[Path, Path],
+) -> None:
+    """The database may be written, its folder of Parquet parts not: a plain error."""
+    root, db = indexed
+    folder = db.with_name("sessions.db-details")
+    before = sorted(path.name for path in folder.iterdir())
+    with unwritable(folder):
+        result = sessionkit("index", str(root), "--db", str(db), "--force", "--no-progress")
+    assert_refused(result, "cannot write the image data in", str(folder))
+    assert sorted(path.name for path in folder.iterdir()) == before  # nothing left half-written
+    with SessionKit(root, db, progress=False) as kit:  # the rows written before still read
+        assert len(kit.images(PORTRAIT)) == 2
