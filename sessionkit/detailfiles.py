@@ -117,7 +117,7 @@ class DetailFiles:
         """
         name = uuid.uuid4().hex
         con = self._connection()
-        keep = {
+        keep = {  # registered by _copy as the kind's columns, which _merged's join reads
             "session_id": _strings(owner[0] for owner in owners),
             "part": _strings(owner[1] for owner in owners),
         }

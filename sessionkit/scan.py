@@ -261,7 +261,7 @@ def index_root(
     store.mark_missing(vanished)
     if details is not None and report.computed:
         details.delete(store.drop_unused_parts())
-        merge_small_parts(store, details)
+        _merge_small_parts(store, details)
     report.missing = len(vanished)
     report.changed_ids.extend(vanished)
     report.seconds = time.perf_counter() - started
@@ -312,7 +312,7 @@ def _results(
 ) -> Iterable[tuple[list[SessionRecord | Candidate], Part | None]]:
     count = workers if workers is not None else min(2, os.cpu_count() or 1)
     parallel = count > 1 and len(todo) >= PARALLEL_THRESHOLD
-    size = chunk_size(len(todo), count if parallel else 1)
+    size = _chunk_size(len(todo), count if parallel else 1)
     chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
     if not parallel:
         yield from (_compute_chunk(chunk, details) for chunk in chunks)
@@ -335,7 +335,7 @@ def _results(
             yield pending.popleft().result()
 
 
-def chunk_size(sessions: int, workers: int) -> int:
+def _chunk_size(sessions: int, workers: int) -> int:
     """Sessions per task, part and transaction: as many as keeps every worker busy to the end.
 
     About eight chunks per worker even out their finish; within that, larger
@@ -374,7 +374,7 @@ def _compute_in_worker(
     return _compute_chunk(chunk, details)
 
 
-def merge_small_parts(store: Store, details: DetailFiles) -> int:
+def _merge_small_parts(store: Store, details: DetailFiles) -> int:
     """Merge the parts that rescans left small or half stale; return how many were merged.
 
     Each rescan writes a part for just the sessions that changed, and leaves
