@@ -907,6 +907,12 @@ class Store:
             (session_id, orjson.dumps(list(filenames)).decode()),
         )
 
+    def image_metadata_batches(self, size: int) -> Iterator[list[tuple[Any, ...]]]:
+        """Every ``image_metadata`` row (:data:`IMAGE_METADATA_COLUMNS`), ``size`` at a time."""
+        yield from self._batches(
+            f"SELECT {', '.join(IMAGE_METADATA_COLUMNS)} FROM image_metadata", (), size
+        )
+
     def update_image_metadata(
         self,
         session_id: str,
