@@ -100,6 +100,18 @@ def test_sessions_hold_stats_and_default_metadata(kit: SessionKit) -> None:
     assert frame["session_id"].iloc[0] == BROKEN  # newest first by folder-name time
 
 
+def test_sessions_rows_share_their_map_strings(kit: SessionKit) -> None:
+    rows = kit.sessions(limit=None).set_index("session_id")
+    sweep, portrait = rows.loc[SWEEP], rows.loc[PORTRAIT]
+    assert sweep["variations_summary"] == {"EXPRESSIONS": ["smiling"]}
+    assert "smiling" in portrait["variations_summary"]["EXPRESSIONS"]
+    smiling = portrait["variations_summary"]["EXPRESSIONS"].index("smiling")
+    assert (
+        sweep["variations_summary"]["EXPRESSIONS"][0]
+        is (portrait["variations_summary"]["EXPRESSIONS"][smiling])
+    )  # one string object for both, not one per session
+
+
 def test_each_filter(kit: SessionKit) -> None:
     kit.update_metadata(PORTRAIT, is_favorite=True, tags=["keeper", "lora"], user_rating="like")
     kit.update_metadata(SWEEP, is_test=True, tags=["lora"], user_note="Compare PONYTAIL seeds")
