@@ -703,23 +703,60 @@ GROUP BY ALL
 
 
 def seed_ratings(mirror: Mirror, session_id: str | None) -> pd.DataFrame:
-    """Per seed: its images and what their marks say (the same columns as by value)."""
-    scope, params = ("AND i.session_id = ?", [session_id]) if session_id else ("", [])
+    """Per seed: its images and what their marks say (the same columns as by value).
+
+    For the whole library the images per seed and the marks per seed are
+    kept as tables by the mirror until what they count changes
+    (:meth:`~sessionkit.mirror.Mirror.derived`): grouping every image row
+    took 210 of 235 ms at 10,000 sessions.
+    """
+    if session_id is not None:
+        frame = mirror.query(
+            _SEED_ROWS.format(
+                counts=f"count(*) AS images, {_MARK_COUNTS}",
+                marks="LEFT JOIN image_metadata m USING (session_id, filename)",
+                scope="AND i.session_id = ?",
+            )
+            + " ORDER BY i.seed",
+            [session_id],
+            details=True,
+            session_id=session_id,
+        )
+        return with_like_rates(frame)
+    images = mirror.derived(
+        "sessionkit_seed_images",
+        _SEED_ROWS.format(counts="count(*) AS images", marks="", scope=""),
+    )
+    marks = mirror.derived(
+        "sessionkit_seed_marks",
+        _SEED_ROWS.format(
+            counts=_MARK_COUNTS,
+            marks="JOIN image_metadata m USING (session_id, filename)",
+            scope="",
+        ),
+        marks=True,
+    )
     frame = mirror.query(
         f"""
-        SELECT i.seed, count(*) AS images, {_MARK_COUNTS}
-        FROM image_rows i
-        LEFT JOIN image_metadata m USING (session_id, filename)
-        WHERE i.seed IS NOT NULL {scope}
-          AND i.session_id NOT IN (SELECT session_id FROM session_state
-                                   WHERE is_dryrun OR missing_since IS NOT NULL)
-        GROUP BY ALL ORDER BY i.seed
+        SELECT seed, images, coalesce(rated, 0) AS rated, coalesce(liked, 0) AS liked,
+               coalesce(disliked, 0) AS disliked, mean_stars
+        FROM {images} LEFT JOIN {marks} USING (seed)
+        ORDER BY seed
         """,
-        params,
         details=True,
-        session_id=session_id,
     )
     return with_like_rates(frame)
+
+
+_SEED_ROWS = """
+SELECT i.seed, {counts}
+FROM image_rows i {marks}
+WHERE i.seed IS NOT NULL {scope}
+  AND i.session_id NOT IN (SELECT session_id FROM session_state
+                           WHERE is_dryrun OR missing_since IS NOT NULL)
+GROUP BY ALL
+"""
+"""``{counts}`` per seed over the images of listed sessions (and ``{marks}``)."""
 
 
 def with_like_rates(frame: pd.DataFrame) -> pd.DataFrame:

@@ -480,6 +480,20 @@ def test_value_ratings_leave_out_a_session_that_vanished(kit: SessionKit, root: 
     assert images(kit.value_ratings()) == images(kit.value_ratings(PORTRAIT))
 
 
+def test_seed_ratings_follow_every_later_mark(kit: SessionKit) -> None:
+    def seed_1000() -> tuple[int, int, int]:
+        row = kit.seed_ratings().set_index("seed").loc[1000]
+        return int(row["images"]), int(row["liked"]), int(row["disliked"])
+
+    assert seed_1000() == (2, 0, 0)
+    kit.update_image_metadata(PORTRAIT, portrait_image(0), rating="like")
+    assert seed_1000() == (2, 1, 0)
+    kit.update_image_metadata(OTHER, image_name("Other", 0, 1000), rating="dislike")
+    assert seed_1000() == (2, 1, 1)
+    kit.update_image_metadata(PORTRAIT, portrait_image(0), rating=None)
+    assert seed_1000() == (2, 0, 1)
+
+
 def test_seed_ratings(kit: SessionKit) -> None:
     kit.update_image_metadata(PORTRAIT, portrait_image(0), rating="like", stars=5)
     kit.update_image_metadata(OTHER, image_name("Other", 0, 1000), rating="dislike")
