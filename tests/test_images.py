@@ -482,8 +482,9 @@ def test_value_ratings_leave_out_a_session_that_vanished(kit: SessionKit, root: 
 
 def test_seed_ratings_follow_every_later_mark(kit: SessionKit) -> None:
     def seed_1000() -> tuple[int, int, int]:
-        row = kit.seed_ratings().set_index("seed").loc[1000]
-        return int(row["images"]), int(row["liked"]), int(row["disliked"])
+        frame = kit.seed_ratings()
+        row = frame[frame["seed"] == 1000]
+        return int(row["images"].item()), int(row["liked"].item()), int(row["disliked"].item())
 
     assert seed_1000() == (2, 0, 0)
     kit.update_image_metadata(PORTRAIT, portrait_image(0), rating="like")
