@@ -611,14 +611,18 @@ class Mirror:
             return cached.loc[ids].reset_index(drop=True)
 
     def _converted_rows(self, session_ids: list[str]) -> pd.DataFrame:
-        """``sessions`` rows as pandas, the maps' strings each kept once.
+        """``sessions`` rows as pandas; for many rows, the maps' strings each kept once.
 
         The maps repeat the same few placeholder values thousands of times
         (186,000 strings, 84 distinct, 16 MB in the demo at 10,000 sessions):
-        they are converted ``_ROWS_BATCH`` rows at a time, each batch's
-        strings replaced by the first equal one before the next is read.
+        beyond ``_ROWS_BATCH`` rows they are converted that many at a time,
+        each batch's strings replaced by the first equal one before the next
+        is read. A page of rows is converted in one query, as fast as before.
         """
-        where = "WHERE session_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY session_id"
+        where = "WHERE session_id IN (SELECT unnest(?::VARCHAR[]))"
+        if len(session_ids) <= _ROWS_BATCH:
+            return self.con.execute(f"SELECT * FROM sessions {where}", [session_ids]).df()
+        where += " ORDER BY session_id"
         maps = ", ".join(_MAP_COLUMNS)
         frame = self.con.execute(
             f"SELECT * EXCLUDE ({maps}) FROM sessions {where}", [session_ids]
