@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sessionkit.detailfiles import DetailsUnwritable
 from sessionkit.errors import SessionKitError
 from sessionkit.kit import (
     UNSET,
@@ -50,6 +51,7 @@ __all__ = [
     "NEVER_EDITED",
     "UNSET",
     "DatabaseLocked",
+    "DetailsUnwritable",
     "InvalidFilter",
     "InvalidMetadata",
     "InvalidSessionId",
