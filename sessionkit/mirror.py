@@ -229,11 +229,12 @@ class Mirror:
         self._ensure(details=True)
 
     def reload(self) -> None:
-        """Copy the session-level relations and the images' marks again, when next read."""
+        """Copy the session-level relations and the images' marks again (those copied
+        already: a ``%sql`` cursor reads them without asking; the others are copied
+        when first read)."""
         with self._lock:
-            self._rows = None
-            self._drop_derived()
-            self._sessions_loaded = False
+            if self._sessions_loaded:
+                self._load_sessions()
             self.reload_image_metadata()
 
     def _load_sessions(self) -> None:
@@ -314,11 +315,12 @@ class Mirror:
             self._insert_metadata(rows)
 
     def reload_image_metadata(self) -> None:
-        """Copy every image's marks again, when next read (after a write to many images)."""
+        """Copy every image's marks again, if copied already (after a write to many images)."""
         with self._lock:
-            self._marks_loaded = False
             self._marked_values_ready = False
             self._drop_derived(marks_only=True)
+            if self._marks_loaded:
+                self._load_marks()
 
     def _load_marks(self) -> None:
         """Copy every image's marks, a batch at a time (a hundred thousand marked images
