@@ -19,13 +19,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
 import pytest
 
 from builders import png_bytes
 from edge_cases import EDGE_CASES
-from sessionkit import SessionKit, scan
-from sessionkit.detailfiles import FORMAT
+from sessionkit import SessionKit, detailfiles, scan
+from sessionkit.detailfiles import FORMAT, DetailFiles
 from sessionkit.details import IMAGE_COLUMNS, VARIATION_COLUMNS, Fallback, session_details
 from sessionkit.manifest import Manifest, parse_manifest
 from sessionkit.mirror import QueryError
@@ -315,3 +316,29 @@ def test_rescans_leave_few_parts_by_merging_the_small_ones(tmp_path: Path, edge_
                 name for day in range(scan.MERGE_AFTER - 1) for name in (f"new{day}", f"loose{day}")
             }
         assert kit.sql(stored_order)["filename"].tolist() == listed
+
+
+def test_a_part_keeps_each_session_in_its_own_few_row_groups(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows are written in session order, in small row groups: a query for one session
+    skips the other groups by their ``session_id`` range, whatever order they came in."""
+    rows = 2048  # DuckDB's smallest row group: one vector
+    monkeypatch.setattr(detailfiles, "ROW_GROUP_ROWS", rows)
+    sessions = [
+        (f"s{i}", session_details(None, [f"{n}.png" for n in range(rows)], [0] * rows, [1] * rows))
+        for i in (3, 1, 4, 0, 2)
+    ]
+    files = DetailFiles(tmp_path / "sessions.db")
+    part = files.write(sessions)
+    ranges = (
+        duckdb.connect()
+        .execute(
+            "SELECT stats_min_value, stats_max_value FROM parquet_metadata(?) "
+            "WHERE path_in_schema = 'session_id' ORDER BY row_group_id",
+            [str(files.path(part.name, "images"))],
+        )
+        .fetchall()
+    )
+    files.close()
+    assert ranges == [(f"s{i}", f"s{i}") for i in range(5)]
