@@ -312,7 +312,7 @@ def _results(
 ) -> Iterable[tuple[list[SessionRecord | Candidate], Part | None]]:
     count = workers if workers is not None else min(2, os.cpu_count() or 1)
     parallel = count > 1 and len(todo) >= PARALLEL_THRESHOLD
-    size = _chunk_size(len(todo), count if parallel else 1)
+    size = _chunk_size(len(todo), count) if parallel else CHUNK_MAX
     chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
     if not parallel:
         yield from (_compute_chunk(chunk, details) for chunk in chunks)
@@ -339,7 +339,8 @@ def _chunk_size(sessions: int, workers: int) -> int:
     """Sessions per task, part and transaction: as many as keeps every worker busy to the end.
 
     About eight chunks per worker even out their finish; within that, larger
-    chunks mean fewer parts for a query to open and fewer commits.
+    chunks mean fewer parts for a query to open and fewer commits. One
+    process takes :data:`CHUNK_MAX` at a time.
     """
     return max(CHUNK_MIN, min(CHUNK_MAX, -(-sessions // (8 * workers))))
 
@@ -378,11 +379,13 @@ def _merge_small_parts(store: Store, details: DetailFiles) -> int:
     """Merge the parts that rescans left small or half stale; return how many were merged.
 
     Each rescan writes a part for just the sessions that changed, and leaves
-    their old rows in the part they were in: a root indexed again every
-    minute would soon have hundreds of small parts for a query to open, and
-    rows for it to skip. Once :data:`MERGE_AFTER` parts are like that, their
-    current rows are copied into parts of up to :data:`MERGED_SESSIONS`
-    sessions (reading Parquet, not manifests) and the old files deleted.
+    their old rows in the part they were in: a root indexed after every new
+    session would soon have hundreds of small parts for a query to open, and
+    parts mostly of rows to skip. Once :data:`MERGE_AFTER` parts are small
+    (under :data:`CHUNK_MIN` sessions) or at least half stale, their current
+    rows are copied into parts of up to :data:`MERGED_SESSIONS` sessions
+    (reading Parquet, not manifests) and the old files deleted. A rescan of
+    a few sessions spread over many parts merges nothing.
     """
     mergeable = store.mergeable_parts(CHUNK_MIN)
     if len(mergeable) < MERGE_AFTER:

@@ -772,12 +772,12 @@ class Store:
 
     def mergeable_parts(self, small: int) -> list[tuple[str, int]]:
         """``(part, sessions pointing at it)`` of each part worth merging into another:
-        one holding fewer than ``small`` sessions' current rows, or rows of sessions
-        indexed again since (which every query then has to skip)."""
+        one holding fewer than ``small`` sessions' current rows, or at least as many
+        rows of sessions indexed again since (which every query has to skip)."""
         return self._rows(
             "SELECT p.part, count(d.session_id) AS live FROM sessionkit_detail_parts p "
             "LEFT JOIN sessionkit_details d USING (part) GROUP BY p.part, p.sessions "
-            "HAVING live < ? OR live < p.sessions ORDER BY p.part",
+            "HAVING live < ? OR 2 * live <= p.sessions ORDER BY p.part",
             (small,),
         )
 

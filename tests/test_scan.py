@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -242,3 +243,34 @@ def test_a_file_name_that_is_not_utf8_does_not_stop_the_index(tmp_path: Path) ->
         ("s", 2),
         ("t", 1),
     ]
+
+
+def test_parts_are_merged_when_half_stale_not_when_a_few_sessions_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rescan of one session in each of many parts leaves them; once half of each is
+    stale, the next index merges them (and the rows stay the sessions' current ones)."""
+    monkeypatch.setattr(scan, "CHUNK_MAX", 4)  # one process: parts of 4 sessions,
+    monkeypatch.setattr(scan, "CHUNK_MIN", 1)  # none of them "small"
+    root = tmp_path / "root"
+    ids = [f"s{i:02d}" for i in range(36)]
+    for sid in ids:
+        write_session(root, sid, manifest(sid, images=1))
+    store = Store(tmp_path / "s.db")
+    files = DetailFiles(store.path)
+    index_root(root, store, progress=False, details=files)
+    assert len(store.detail_parts()) == 9
+
+    def change(every: slice) -> None:
+        for sid in ids[every]:
+            write_session(root, sid, manifest(sid, images=2))
+
+    change(slice(0, None, 4))  # one session of each part: a quarter stale
+    index_root(root, store, progress=False, details=files)
+    assert len(store.detail_parts()) == 9 + 3  # the 9 sessions' new rows in 3 new parts
+    change(slice(1, None, 4))  # a second one of each first part: half stale
+    index_root(root, store, progress=False, details=files)
+    assert len(store.detail_parts()) == 3 + 3 + 1  # the 9 first parts merged into one
+    # the files now hold each session's current rows only: two images where it changed
+    written = Counter(row[0] for row in image_rows(files))
+    assert written == {sid: 2 if i % 4 < 2 else 1 for i, sid in enumerate(ids)}
