@@ -171,8 +171,9 @@ class Mirror:
         self._create_tables()
         self._details_loaded = False
         self._part_of: dict[str, str] = {}
-        self._derived: dict[str, bool] = {}
-        """The :meth:`derived` tables made, and whether each was made from marks."""
+        self._derived: dict[str, frozenset[str]] = {}
+        """The :meth:`derived` tables made, each with what it was made from that changes
+        alone (``"marks"``, ``"metadata"``)."""
         self._marked_values_ready = False
         self._rows: pd.DataFrame | None = None
         self._sessions_loaded = False
@@ -306,6 +307,7 @@ class Mirror:
                 return  # copied whole when first read
             if self._rows is not None:
                 self._rows = self._rows.drop(index=session_id, errors="ignore")
+            self._drop_derived("metadata")
             self.con.execute("DELETE FROM session_metadata WHERE session_id = ?", [session_id])
             rows = (
                 [tuple(saved[name] for name in METADATA_COLUMNS)]
@@ -318,7 +320,7 @@ class Mirror:
         """Copy every image's marks again, if copied already (after a write to many images)."""
         with self._lock:
             self._marked_values_ready = False
-            self._drop_derived(marks_only=True)
+            self._drop_derived("marks")
             if self._marks_loaded:
                 self._load_marks()
 
@@ -342,7 +344,7 @@ class Mirror:
                 [session_id, names],
             )
             self._insert_image_metadata(self._store.image_metadata_rows(session_id, names))
-            self._drop_derived(marks_only=True)
+            self._drop_derived("marks")
             if self._marked_values_ready:
                 self._add_marked_values(session_id, names)
                 self.con.execute(_UPDATE_MARKED_VALUES, [session_id, names])
@@ -364,27 +366,30 @@ class Mirror:
             self.con.execute(_INSERT_MARKED_VALUES.format(scope=""))
             self._marked_values_ready = True
 
-    def derived(self, name: str, sql: str, *, marks: bool = False) -> str:
+    def derived(self, name: str, sql: str, *, marks: bool = False, metadata: bool = False) -> str:
         """``name``: a table of ``sql``'s rows, made the first time it is asked for after
         what it was made from last changed.
 
         For aggregations over the detail relations that users ask for again
-        and again (ratings per value). ``sql`` may read the sessions' stats
-        and state, the detail relations and, with ``marks``, the images'
-        marks (``image_metadata``, ``marked_values``); never the sessions'
-        metadata, which changes without this table being made again.
+        and again (ratings per value, values per liked session). ``sql`` may
+        read the sessions' stats and state and the detail relations; with
+        ``marks`` the images' marks (``image_metadata``, ``marked_values``);
+        with ``metadata`` the sessions' metadata (likes, tags, notes), whose
+        every write then drops the table.
         """
         with self._lock:
             self._ensure(details=True)
             if name not in self._derived:
                 self._answer(lambda: self.con.execute(f"CREATE OR REPLACE TABLE {name} AS {sql}"))
-                self._derived[name] = marks
+                sources = {"marks": marks, "metadata": metadata}
+                self._derived[name] = frozenset(source for source, used in sources.items() if used)
             return name
 
-    def _drop_derived(self, *, marks_only: bool = False) -> None:
-        """Forget the :meth:`derived` tables made from what changed: everything, or the marks."""
-        for name, marks in list(self._derived.items()):
-            if marks or not marks_only:
+    def _drop_derived(self, changed: str | None = None) -> None:
+        """Forget the :meth:`derived` tables made from what changed: everything (``None``),
+        the images' marks (``"marks"``) or the sessions' metadata (``"metadata"``)."""
+        for name, sources in list(self._derived.items()):
+            if changed is None or changed in sources:
                 self.con.execute(f"DROP TABLE IF EXISTS {name}")
                 del self._derived[name]
 
@@ -529,6 +534,7 @@ class Mirror:
                 self.con.unregister("frame")
 
     def _replace_metadata(self, rows: list[tuple[Any, ...]]) -> None:
+        self._drop_derived("metadata")
         self.con.execute("DELETE FROM session_metadata")
         self._insert_metadata(rows)
 

@@ -443,18 +443,41 @@ def placeholder_values(
     """How often each used placeholder value appears, and the like rate of its sessions.
 
     ``like_rate`` is the share of the sessions that used the value which are
-    liked; with ``by_model`` the counts are split by model. A variation row is
-    unique per (session, placeholder, value), so ``count(*)`` counts sessions
-    (``count(DISTINCT session_id)`` cost five times as much at 10k sessions).
-    Liked and hidden sessions are tested with ``IN`` against their (small)
-    sets rather than joining every row with every session: a quarter faster
-    at 200k used values.
+    liked; with ``by_model`` the counts are split by model. For the whole
+    library the counts are kept as a table by the mirror until the sessions,
+    their parts or their metadata change
+    (:meth:`~sessionkit.mirror.Mirror.derived`): grouping the variations of
+    every session took 25 of 30 ms at 10,000 sessions. One session's are
+    counted from its own part.
     """
-    scope, params = ("AND v.session_id = ?", [session_id]) if session_id else ("", [])
+    order = f"ORDER BY placeholder, images DESC, value{', model' if by_model else ''}"
+    if session_id is not None:
+        return mirror.query(
+            f"{_placeholder_counts(by_model, 'AND v.session_id = ?')} {order}",
+            [session_id],
+            details=True,
+            session_id=session_id,
+        )
+    counts = mirror.derived(
+        f"sessionkit_placeholder_values{'_by_model' if by_model else ''}",
+        _placeholder_counts(by_model, ""),
+        metadata=True,
+    )
+    return mirror.query(f"SELECT * FROM {counts} {order}", details=True)
+
+
+def _placeholder_counts(by_model: bool, scope: str) -> str:
+    """Sessions and images per used (placeholder, value) (and model), and how many are liked.
+
+    A variation row is unique per (session, placeholder, value), so
+    ``count(*)`` counts sessions (``count(DISTINCT session_id)`` cost five
+    times as much at 10k sessions). Liked and hidden sessions are tested with
+    ``IN`` against their (small) sets rather than joining every row with
+    every session: a quarter faster at 200k used values.
+    """
     model = "coalesce(st.model, '(unknown)') AS model," if by_model else ""
     by = "JOIN session_state st USING (session_id)" if by_model else ""
-    return mirror.query(
-        f"""
+    return f"""
         WITH rows AS (
             SELECT v.placeholder, v.value, {model} v.images,
                    v.session_id IN (SELECT session_id FROM session_metadata
@@ -471,11 +494,8 @@ def placeholder_values(
                coalesce(sum(images) FILTER (WHERE liked), 0)::BIGINT AS liked_images,
                round(count(*) FILTER (WHERE liked) / count(*), 4) AS like_rate
         FROM rows
-        GROUP BY ALL ORDER BY placeholder, images DESC, value{", model" if by_model else ""}
-        """,
-        params,
-        details=True,
-    )
+        GROUP BY ALL
+    """
 
 
 def sweep_seeds(mirror: Mirror, session_id: str | None) -> pd.DataFrame:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -132,6 +133,28 @@ def test_placeholder_values_like_rate(kit: SessionKit) -> None:
     assert (smiling["sessions"], smiling["liked_sessions"], smiling["like_rate"]) == (3, 2, 0.6667)
     assert (smiling["images"], smiling["liked_images"]) == (6, 5)
     assert values[("HAIR", "red")]["like_rate"] == 0.0
+
+
+def test_placeholder_values_follow_likes_and_indexes(kit: SessionKit, root: Path) -> None:
+    def smiling() -> tuple[int, int]:
+        values = kit.placeholder_values()
+        row = values[(values["placeholder"] == "EXPRESSIONS") & (values["value"] == "smiling")]
+        return int(row["sessions"].item()), int(row["liked_sessions"].item())
+
+    assert smiling() == (3, 2)
+    kit.update_metadata(RANDOM, is_favorite=True)
+    assert smiling() == (3, 3)
+    with SessionKit(root, kit.db_path, progress=False) as other:  # another program unlikes
+        other.update_metadata(SWEEP, is_favorite=False)
+    assert smiling() == (3, 2)
+    shutil.rmtree(root / OTHER)  # a vanished session is left out
+    kit.index()
+    assert smiling() == (2, 1)
+    write_session(
+        root, "20251105_100000-More", manifest("More", images=1, expressions=("smiling",))
+    )
+    kit.index()
+    assert smiling() == (3, 1)
 
 
 def test_placeholder_values_by_model(kit: SessionKit) -> None:
