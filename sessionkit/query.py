@@ -476,7 +476,7 @@ def _placeholder_counts(by_model: bool, scope: str) -> str:
     every session: a quarter faster at 200k used values.
     """
     model = "coalesce(st.model, '(unknown)') AS model," if by_model else ""
-    by = "JOIN session_state st USING (session_id)" if by_model else ""
+    by = "JOIN sessionkit_session_state st USING (session_id)" if by_model else ""
     return f"""
         WITH rows AS (
             SELECT v.placeholder, v.value, {model} v.images,
@@ -484,7 +484,7 @@ def _placeholder_counts(by_model: bool, scope: str) -> str:
                                     WHERE is_favorite = 1) AS liked
             FROM variations v {by}
             WHERE v.used {scope}
-              AND v.session_id NOT IN (SELECT session_id FROM session_state
+              AND v.session_id NOT IN (SELECT session_id FROM sessionkit_session_state
                                        WHERE is_dryrun OR missing_since IS NOT NULL)
         )
         SELECT placeholder, value, {"model," if by_model else ""}
@@ -702,7 +702,7 @@ def value_ratings(
 
 
 _LISTED_MODELS = """
-SELECT session_id, model FROM session_state WHERE NOT is_dryrun AND missing_since IS NULL
+SELECT session_id, model FROM sessionkit_session_state WHERE NOT is_dryrun AND missing_since IS NULL
 """
 """The sessions whose images ratings count (dry runs and vanished sessions are left out)."""
 _VALUE_IMAGES = f"""
@@ -777,7 +777,7 @@ _SEED_ROWS = """
 SELECT i.seed, {counts}
 FROM image_rows i {marks}
 WHERE i.seed IS NOT NULL {scope}
-  AND i.session_id NOT IN (SELECT session_id FROM session_state
+  AND i.session_id NOT IN (SELECT session_id FROM sessionkit_session_state
                            WHERE is_dryrun OR missing_since IS NOT NULL)
 GROUP BY ALL
 """
