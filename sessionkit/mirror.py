@@ -636,31 +636,32 @@ class Mirror:
             return cached.loc[ids].reset_index(drop=True)
 
     def _converted_rows(self, session_ids: list[str]) -> pd.DataFrame:
-        """``sessions`` rows as pandas; for many rows, the maps' strings each kept once.
+        """``sessions`` rows as pandas; for many rows, equal strings kept once.
 
-        The maps repeat the same few placeholder values thousands of times
-        (186,000 strings, 84 distinct, 16 MB in the demo at 10,000 sessions):
-        beyond ``_ROWS_BATCH`` rows they are converted that many at a time,
-        each batch's strings replaced by the first equal one before the next
-        is read. A page of rows is converted in one query, as fast as before.
+        The rows repeat the same models, modes and placeholder values
+        thousands of times (the maps alone hold 186,000 strings, 84 distinct,
+        16 MB in the demo at 10,000 sessions): beyond ``_ROWS_BATCH`` rows
+        the other columns' strings are replaced by the first equal one before
+        the maps are read, and the maps are converted ``_ROWS_BATCH`` rows at a
+        time, each batch's strings shared before the next is read. A page of
+        rows is converted in one query, as fast as before.
         """
         where = "WHERE session_id IN (SELECT unnest(?::VARCHAR[]))"
         if len(session_ids) <= _ROWS_BATCH:
             return self.con.execute(f"SELECT * FROM sessions {where}", [session_ids]).df()
-        where += " ORDER BY session_id"
+        shared: dict[str, str] = {}
         maps = ", ".join(_MAP_COLUMNS)
         frame = self.con.execute(
             f"SELECT * EXCLUDE ({maps}) FROM sessions {where}", [session_ids]
         ).df()
-        cursor = self.con.execute(f"SELECT {maps} FROM sessions {where}", [session_ids])
-        shared: dict[str, str] = {}
-        values: list[list[Any]] = [[] for _ in _MAP_COLUMNS]
+        _share_strings(frame, shared)
+        cursor = self.con.execute(f"SELECT session_id, {maps} FROM sessions {where}", [session_ids])
+        parsed: dict[str, list[Any]] = {}
         while rows := cursor.fetchmany(_ROWS_BATCH):
             for row in rows:
-                for column, value in zip(values, row, strict=True):
-                    column.append(_share(value, shared))
-        for name, column in zip(_MAP_COLUMNS, values, strict=True):
-            frame[name] = pd.Series(column, dtype=object)
+                parsed[row[0]] = [_share(value, shared) for value in row[1:]]
+        for n, name in enumerate(_MAP_COLUMNS):
+            frame[name] = pd.Series([parsed[i][n] for i in frame["session_id"]], dtype=object)
         order = [d[0] for d in self.con.execute("SELECT * FROM sessions LIMIT 0").description]
         return frame[order]
 
@@ -797,6 +798,15 @@ def _rebuilt(source: tuple[Any, ...]) -> Details:
         listing.get("s", []),
         fallback,
     )
+
+
+def _share_strings(frame: pd.DataFrame, shared: dict[str, str]) -> None:
+    """Replace each string of ``frame``'s text columns by the one equal string in ``shared``."""
+    for name in frame.columns:
+        column = frame[name]
+        if pd.api.types.is_string_dtype(column.dtype):
+            values = [shared.setdefault(v, v) if isinstance(v, str) else v for v in column]
+            frame[name] = pd.Series(values, dtype=column.dtype, index=column.index)
 
 
 def _share(value: Any, shared: dict[str, str]) -> Any:

@@ -101,7 +101,7 @@ def test_sessions_hold_stats_and_default_metadata(kit: SessionKit) -> None:
     assert frame["session_id"].iloc[0] == BROKEN  # newest first by folder-name time
 
 
-def test_many_sessions_rows_share_their_map_strings(
+def test_many_sessions_rows_share_their_strings(
     kit: SessionKit, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     kit.update_metadata(SWEEP, tags=["lora"])
@@ -118,6 +118,9 @@ def test_many_sessions_rows_share_their_map_strings(
         sweep["variations_summary"]["EXPRESSIONS"][0]
         is (portrait["variations_summary"]["EXPRESSIONS"][smiling])
     )  # one string object for both, not one per session
+    sources = [source for source in rows["stats_source"] if source == "manifest"]
+    assert len(sources) > 1
+    assert all(source is sources[0] for source in sources)  # text columns' too
 
 
 def test_each_filter(kit: SessionKit) -> None:
