@@ -58,7 +58,7 @@ def test_smoke_run_measures_every_figure_and_writes_the_report(root: Path, tmp_p
         "cold index (fresh db, 2 workers, image data written)",
         "indexing peak RSS (main / largest worker)",
         "open db + first kit.sessions() (fresh process)",
-        "first query naming images (fresh process)",
+        "first query naming images (fresh process, 0 images marked)",
         "persisted image data on disk (Parquet parts)",
         "sessionkit index (whole process, fresh db)",
         "sessionkit like SESSION (whole process, a mark only)",
@@ -73,6 +73,8 @@ def test_smoke_run_measures_every_figure_and_writes_the_report(root: Path, tmp_p
     ):
         assert expected in names
     assert any(name.startswith("rescan after 10% changed") for name in names)
+    first_images = [name for name in names if name.startswith("first query naming images")]
+    assert len(first_images) == 2  # before and after the benchmark marks images
     assert {latency.name for latency in scale.latencies} >= {
         "kit.count()",
         "kit.by_model()",
