@@ -111,6 +111,23 @@ def test_a_query_naming_images_only_copies_no_session(kit: SessionKit) -> None:
     assert kit.count() == 2  # copied when first read
 
 
+def test_a_list_of_sessions_copies_no_mark_and_marks_made_meanwhile_show(
+    kit: SessionKit, root: Path
+) -> None:
+    first = str(kit.images(PORTRAIT)["filename"].iloc[0])
+    kit.update_image_metadata(PORTRAIT, first, rating="like")
+    with SessionKit(root, kit.db_path, progress=False) as fresh:
+        assert fresh.count() == 2
+        assert fresh.mirror.con.execute("SELECT count(*) FROM image_metadata").fetchall() == [
+            (0,)
+        ]  # no session query needs the images' marks
+        kit.update_image_metadata(PORTRAIT, first, stars=4)  # another program, meanwhile
+        assert fresh.sql("SELECT rating, stars FROM image_metadata").values.tolist() == [
+            ["like", 4]
+        ]
+        assert fresh.images(PORTRAIT, rating="like")["filename"].tolist() == [first]
+
+
 def test_what_changes_before_the_sessions_are_copied_shows_after(
     kit: SessionKit, root: Path
 ) -> None:
