@@ -1140,25 +1140,26 @@ def validate_metadata(changes: Mapping[str, Any]) -> dict[str, Any]:
     Nothing is truncated or silently fixed: a bad value raises
     :class:`InvalidMetadata` naming the field and the reason.
     """
-    values: dict[str, Any] = {}
-    for name, value in changes.items():
-        if name not in METADATA_FIELDS:
-            raise InvalidMetadata(
-                name, f"unknown field; editable fields are {', '.join(METADATA_FIELDS)}"
-            )
-        values[name] = _VALIDATORS[name](name, value)
-    return values
+    return _validated(changes, METADATA_FIELDS, _VALIDATORS, "editable fields are")
 
 
 def validate_image_metadata(changes: Mapping[str, Any]) -> dict[str, Any]:
     """:func:`validate_metadata` for an image's marks: the same rules, other field names."""
+    return _validated(changes, IMAGE_METADATA_FIELDS, _IMAGE_VALIDATORS, "an image's marks are")
+
+
+def _validated(
+    changes: Mapping[str, Any],
+    fields: Sequence[str],
+    validators: Mapping[str, Callable[[str, Any], Any]],
+    known: str,
+) -> dict[str, Any]:
+    """Each value checked by its field's validator; an unknown field names ``fields``."""
     values: dict[str, Any] = {}
     for name, value in changes.items():
-        if name not in IMAGE_METADATA_FIELDS:
-            raise InvalidMetadata(
-                name, f"unknown field; an image's marks are {', '.join(IMAGE_METADATA_FIELDS)}"
-            )
-        values[name] = _IMAGE_VALIDATORS[name](name, value)
+        if name not in fields:
+            raise InvalidMetadata(name, f"unknown field; {known} {', '.join(fields)}")
+        values[name] = validators[name](name, value)
     return values
 
 
