@@ -724,6 +724,22 @@ def _settle(browser: Any) -> None:
 # -- one scale -------------------------------------------------------------
 
 
+def _start(
+    root: Path, workdir: Path, label: str, log: Callable[[str], None]
+) -> tuple[ScaleResult, float]:
+    """A root's result, opened with its I/O floor: the reference of every index figure."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    sessions = len([e for e in os.scandir(root) if e.is_dir() and not e.name.startswith(".")])
+    result = ScaleResult(label, sessions, count_images(root))
+    log(f"== {label}: {root} ({result.sessions} folders, {result.images} images), warm cache")
+    floor = measure_io_floor(root)
+    result.figures.append(
+        Figure(label, "I/O floor (1 process, reference)", floor, "s", note="scandir+stat+read")
+    )
+    log(result.figures[-1].line())
+    return result, floor
+
+
 def run_scale(
     root: Path,
     workdir: Path,
@@ -736,15 +752,8 @@ def run_scale(
     """Every figure for one root, each with its reference from this same run."""
     from sessionkit import SessionKit
 
-    workdir.mkdir(parents=True, exist_ok=True)
-    sessions = len([e for e in os.scandir(root) if e.is_dir() and not e.name.startswith(".")])
-    result = ScaleResult(label, sessions, count_images(root))
+    result, floor = _start(root, workdir, label, log)
     add = result.figures.append
-    log(f"== {label}: {root} ({result.sessions} folders, {result.images} images), warm cache")
-
-    floor = measure_io_floor(root)
-    add(Figure(label, "I/O floor (1 process, reference)", floor, "s", note="scandir+stat+read"))
-    log(result.figures[-1].line())
     naive = measure_naive(root, workdir)
     add(
         Figure(
@@ -996,14 +1005,8 @@ def run_plain(
     """The cold index and rescan on the corpus unlike the demo (:func:`ensure_plain_root`)."""
     from sessionkit import SessionKit
 
-    workdir.mkdir(parents=True, exist_ok=True)
-    sessions = len([e for e in os.scandir(root) if e.is_dir() and not e.name.startswith(".")])
-    result = ScaleResult(label, sessions, count_images(root))
+    result, floor = _start(root, workdir, label, log)
     add = result.figures.append
-    log(f"== {label}: {root} ({result.sessions} folders, {result.images} images), warm cache")
-    floor = measure_io_floor(root)
-    add(Figure(label, "I/O floor (1 process, reference)", floor, "s", note="scandir+stat+read"))
-    log(result.figures[-1].line())
     db = workdir / "plain.db"
     cold = measure_cold_index(root, db)
     add(
