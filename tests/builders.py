@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import struct
+import subprocess
+import sys
 import zlib
 from pathlib import Path
 from typing import Any
@@ -228,3 +230,14 @@ def write_old_sessionkit_db(path: Path, version: int, *, over_webui: bool = Fals
         con.executescript(_SESSIONKIT_V3_CHANGES)
     con.commit()
     con.close()
+
+
+def sessionkit(*argv: str) -> subprocess.CompletedProcess[str]:
+    """The ``sessionkit`` command in a process of its own, as a user runs it (output kept)."""
+    return subprocess.run(
+        [sys.executable, "-m", "sessionkit", *argv],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )

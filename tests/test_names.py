@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from builders import manifest, write_session
+from builders import manifest, sessionkit, write_session
 from sessionkit import SessionKit
 from sessionkit.names import fs_path, to_text
 from sessionkit.thumbs import placeholder, session_images
@@ -39,16 +37,6 @@ def test_a_real_file_named_like_an_escape_wins(tmp_path: Path) -> None:
     literal = tmp_path / "Caf%E9"
     literal.mkdir()
     assert fs_path(str(literal)) == str(literal)
-
-
-def sessionkit(*argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "sessionkit", *argv],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 @pytest.mark.slow  # the sessionkit program run four times

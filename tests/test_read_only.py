@@ -10,14 +10,13 @@ import hashlib
 import os
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from builders import manifest, write_session
+from builders import manifest, sessionkit, write_session
 from sessionkit import SessionKit
 from sessionkit.store import SCHEMA_VERSION, Store, StoreUnavailable
 
@@ -57,16 +56,6 @@ def indexed(tmp_path: Path) -> tuple[Path, Path]:
         kit.index()
         kit.update_metadata(PORTRAIT, add_tags=["keeper"])
     return root, db
-
-
-def sessionkit(*argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "sessionkit", *argv],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def digest(path: Path) -> str:
