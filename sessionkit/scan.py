@@ -375,8 +375,8 @@ def _compute_in_worker(
     return _compute_chunk(chunk, details)
 
 
-def _merge_small_parts(store: Store, details: DetailFiles) -> int:
-    """Merge the parts that rescans left small or half stale; return how many were merged.
+def _merge_small_parts(store: Store, details: DetailFiles) -> None:
+    """Merge the parts that rescans left small or half stale.
 
     Each rescan writes a part for just the sessions that changed, and leaves
     their old rows in the part they were in: a root indexed after every new
@@ -387,13 +387,11 @@ def _merge_small_parts(store: Store, details: DetailFiles) -> int:
     (reading Parquet, not manifests) and the old files deleted. A rescan of
     a few sessions spread over many parts merges nothing.
     """
-    mergeable = store.mergeable_parts(CHUNK_MIN)
-    if len(mergeable) < MERGE_AFTER:
-        return 0
-    parts = {part for part, _ in mergeable}
+    parts = set(store.mergeable_parts(CHUNK_MIN))
+    if len(parts) < MERGE_AFTER:
+        return
     owners = sorted(owner[:2] for owner in store.detail_owners() if owner[1] in parts)
     for start in range(0, len(owners), MERGED_SESSIONS):
         group = owners[start : start + MERGED_SESSIONS]
         store.repoint_details(details.merge(group), group)
     details.delete(store.drop_unused_parts())
-    return len(parts)

@@ -770,35 +770,38 @@ class Store:
 
         self._retry(write)
 
-    def mergeable_parts(self, small: int) -> list[tuple[str, int]]:
-        """``(part, sessions pointing at it)`` of each part worth merging into another:
-        one holding fewer than ``small`` sessions' current rows, or at least as many
-        rows of sessions indexed again since (which every query has to skip)."""
-        return self._rows(
-            "SELECT p.part, count(d.session_id) AS live FROM sessionkit_detail_parts p "
-            "LEFT JOIN sessionkit_details d USING (part) GROUP BY p.part, p.sessions "
-            "HAVING live < ? OR 2 * live <= p.sessions ORDER BY p.part",
-            (small,),
-        )
+    def mergeable_parts(self, small: int) -> list[str]:
+        """The parts worth merging into another: each holding fewer than ``small``
+        sessions' current rows, or at least as many rows of sessions indexed again
+        since (which every query has to skip)."""
+        return [
+            row[0]
+            for row in self._rows(
+                "SELECT p.part FROM sessionkit_detail_parts p "
+                "LEFT JOIN sessionkit_details d USING (part) GROUP BY p.part, p.sessions "
+                "HAVING count(d.session_id) < ? OR 2 * count(d.session_id) <= p.sessions "
+                "ORDER BY p.part",
+                (small,),
+            )
+        ]
 
-    def repoint_details(self, part: Part, moves: Sequence[tuple[str, str]]) -> int:
+    def repoint_details(self, part: Part, moves: Sequence[tuple[str, str]]) -> None:
         """Record ``part``, merged from others, and point each ``(session_id, old part)``
         at it, unless the session points elsewhere by now (indexed again meanwhile:
-        its newer rows win); return how many sessions moved."""
+        its newer rows win)."""
 
-        def write() -> int:
+        def write() -> None:
             with self._transaction() as con:
                 con.execute(
                     "INSERT INTO sessionkit_detail_parts VALUES (?, ?, ?, ?, ?)",
                     (part.name, part.format, len(moves), *part.sizes),
                 )
-                moved = con.executemany(
+                con.executemany(
                     "UPDATE sessionkit_details SET part = ? WHERE session_id = ? AND part = ?",
                     [(part.name, session_id, old) for session_id, old in moves],
                 )
-                return moved.rowcount
 
-        return self._retry(write)
+        self._retry(write)
 
     def drop_unused_parts(self) -> list[str]:
         """Forget parts no session points to any more; return them, for their files to go."""
