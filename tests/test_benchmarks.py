@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # benchmarks/ is no package dep
 
 from benchmarks import run
-from benchmarks.references import io_floor, naive_index
+from benchmarks.references import io_floor, naive_index, persist_floor
 from sessionkit import SessionKit
 
 # a whole benchmark run on a small root, about 20 s: make check leaves these out
@@ -27,6 +28,18 @@ def test_references_see_every_session(root: Path, tmp_path: Path) -> None:
     floor = io_floor(root)
     assert floor.sessions == 30 and floor.files > 30 and floor.manifest_bytes > 0
     assert naive_index(root, tmp_path / "naive.db") > 0
+
+
+def test_persist_floor_writes_a_row_per_image_entry(root: Path) -> None:
+    entries = 0
+    for manifest in root.glob("*/manifest.json"):
+        try:
+            entries += len(json.loads(manifest.read_bytes()).get("images") or [])
+        except ValueError:  # the demo's broken manifests: the floor skips them too
+            continue
+    result = persist_floor(root)
+    assert result.seconds > 0
+    assert entries > 0 and result.rows == entries
 
 
 def test_changed_sessions_are_restored_exactly(root: Path) -> None:
@@ -54,6 +67,7 @@ def test_smoke_run_measures_every_figure_and_writes_the_report(root: Path, tmp_p
     names = [figure.name for figure in scale.figures]
     for expected in (
         "I/O floor (1 process, reference)",
+        "I/O floor + image rows written (1 process, reference)",
         "naive per-session algorithm (reference)",
         "cold index (fresh db, 2 workers, image data written)",
         "indexing peak RSS (main / largest worker)",
@@ -108,6 +122,7 @@ def test_the_corpus_unlike_the_demo_is_indexed_and_measured(tmp_path: Path) -> N
     names = [figure.name for figure in scale.figures]
     assert names == [
         "I/O floor (1 process, reference)",
+        "I/O floor + image rows written (1 process, reference)",
         "cold index (fresh db, 2 workers)",
         "rescan, nothing changed",
     ]
