@@ -5,6 +5,7 @@ Imported separately from :mod:`sessionkit` so the CLI never loads ipywidgets.
 
 from __future__ import annotations
 
+from sessionkit.widgets.address import PageAddress
 from sessionkit.widgets.browser import SessionBrowser
 from sessionkit.widgets.debounce import KernelScheduler, ManualScheduler, ThreadScheduler
 from sessionkit.widgets.detail import SessionDetail
@@ -18,6 +19,7 @@ __all__ = [
     "KernelScheduler",
     "ManualScheduler",
     "MetadataEditor",
+    "PageAddress",
     "SessionBrowser",
     "SessionDetail",
     "ThreadScheduler",

@@ -23,10 +23,12 @@ from pathlib import Path
 from typing import Any, cast
 
 import ipywidgets as w
+import traitlets
 
 from sessionkit.kit import Filters, SessionKit
 from sessionkit.thumbs import ThumbnailCache
 from sessionkit.widgets import html
+from sessionkit.widgets.address import BrowserState, decode, encode
 from sessionkit.widgets.debounce import Scheduler
 from sessionkit.widgets.detail import SessionDetail
 from sessionkit.widgets.keys import KeyScope
@@ -102,7 +104,13 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
 
     ``today`` fixes the date presets' reference day (tests, demos);
     ``scheduler`` is handed to the metadata editor.
+
+    :attr:`address` is the filters, page and open session as a query string,
+    kept current; :meth:`go_to` takes one back (:mod:`sessionkit.widgets.address`).
     """
+
+    address = traitlets.Unicode("")
+    """The browser's state as a query string (``liked=1&search=x&session=...``)."""
 
     def __init__(
         self,
@@ -307,18 +315,62 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
                     widget.value = value
         self._filters_changed()
 
+    def state(self) -> BrowserState:
+        """The controls, page and open session, as :attr:`address` writes them."""
+        custom = self.dates.value == CUSTOM_RANGE
+        return BrowserState(
+            flags=tuple(name for name, chip in self.chips.items() if chip.value),
+            model=self.model.value,
+            search=self.search.value.strip(),
+            tags=list(self.tag_filter.value),
+            days=self.dates.value if self.dates.value >= 0 else None,
+            from_date=_joined(self.date_from.value, self.time_from.value) if custom else None,
+            to_date=_joined(self.date_to.value, self.time_to.value) if custom else None,
+            page=self.page,
+            session=self.selected,
+        )
+
+    def go_to(self, query: str) -> None:
+        """Show the state a query string asks for (the app's address when a page opens).
+
+        Every filter the query does not name goes back to "all"; a value the
+        controls cannot take (a model no session has, a date preset not
+        offered) is left out, and a session that cannot be opened says why
+        in the browser, as a click on it would.
+        """
+        wanted = decode(query)
+        models = set(dict(self.model.options).values())
+        presets = {value for _, value in DATE_PRESETS if value >= 0}
+        with self._quietly():
+            self.clear_filters()
+            self.set_filters(
+                **dict.fromkeys(wanted.flags, True),
+                model=wanted.model if wanted.model in models else None,
+                days=wanted.days if wanted.days in presets else None,
+                date_from=wanted.from_date,
+                date_to=wanted.to_date,
+                tags=wanted.tags or None,
+                search=wanted.search or None,
+            )
+        self.page = wanted.page
+        self._filters_changed(keep_page=True)
+        if wanted.session and wanted.session != self.selected:
+            self.select(wanted.session)
+
     @contextmanager
     def _quietly(self) -> Iterator[None]:
-        self._quiet = True
+        """No redraw while controls change (nested: :meth:`go_to` clears, then sets)."""
+        quiet, self._quiet = self._quiet, True
         try:
             yield
         finally:
-            self._quiet = False
+            self._quiet = quiet
 
-    def _filters_changed(self) -> None:
+    def _filters_changed(self, *, keep_page: bool = False) -> None:
         self.custom_dates.layout.display = None if self.dates.value == CUSTOM_RANGE else "none"
         if not self._quiet:
-            self.page = 0
+            if not keep_page:
+                self.page = 0
             self.refresh()
 
     def active_filters(self) -> int:
@@ -413,6 +465,7 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         self.clear.description = f"Clear filters ({active})" if active else "Clear filters"
         self.clear.disabled = not active
         self.message.value = self._empty_state(filters)
+        self.address = encode(self.state())
 
     def _empty_state(self, filters: Filters) -> str:
         """What to do when the page is empty: index a root, or loosen the filters."""
@@ -468,6 +521,7 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         self.side.add_class("sk-open")
         self.selected = session_id
         self._mark_selected()
+        self.address = encode(self.state())
         return True
 
     def close_detail(self) -> bool:
@@ -480,6 +534,7 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         self.side.children = (w.HTML(SIDE_HINT),)
         self.side.remove_class("sk-open")
         self._mark_selected()
+        self.address = encode(self.state())
         return True
 
     def toggle_like(self, slot: int) -> None:
@@ -509,6 +564,11 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
 def _bound(day: date, at: time | None) -> date | str:
     """A date range bound: the whole day, or the minute ``at`` on it."""
     return day if at is None else f"{day.isoformat()} {at:%H:%M}"
+
+
+def _joined(day: date | None, at: time | None) -> date | datetime | None:
+    """A custom range bound as the pickers show it: a day, or a minute of it."""
+    return day if day is None or at is None else datetime.combine(day, at)
 
 
 def _split(value: date | datetime | None) -> tuple[date | None, time | None]:
