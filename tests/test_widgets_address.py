@@ -12,7 +12,14 @@ from hypothesis import strategies as st
 from sessionkit import SessionKit
 from sessionkit.demo import demo_metadata
 from sessionkit.widgets import ManualScheduler, PageAddress, SessionBrowser
-from sessionkit.widgets.address import FLAGS, KEYS, BrowserState, decode, encode
+from sessionkit.widgets.address import (
+    FLAGS,
+    KEYS,
+    BrowserState,
+    decode,
+    encode,
+    follow_page_address,
+)
 
 ANCHOR = date(2026, 11, 24)
 
@@ -119,3 +126,19 @@ def test_the_page_address_follows_the_browser(browser: SessionBrowser) -> None:
     assert widget.query == "" and list(widget.names) == list(KEYS)
     browser.set_filters(seed_sweep=True)
     assert widget.query == "seed_sweep=1"
+
+
+def test_in_a_served_page_the_address_is_followed(browser: SessionBrowser) -> None:
+    widget = follow_page_address(browser, {"QUERY_STRING": "token=t&complete=1"})
+    assert isinstance(widget, PageAddress)
+    assert browser.filters() == {"complete": True}
+    assert widget.query == "complete=1"  # the token is the page's, not the browser's
+
+
+def test_elsewhere_the_browser_is_only_redrawn(browser: SessionBrowser) -> None:
+    browser.set_filters(test=True)
+    browser.kit.update_metadata(browser.rows[0]["session_id"], is_test=False)
+    before = browser.total
+    assert follow_page_address(browser, {}) is None
+    assert browser.total == before - 1  # redrawn, filters kept
+    assert browser.filters() == {"test": True}

@@ -360,3 +360,38 @@ def test_keyboard_use_of_the_cards(page: Page, app: App) -> None:
     expect(page.locator(".sk-detail .sk-header")).to_contain_text(session)
     page.locator(".sk-detail .sk-close").click()
     expect(page.locator(".sk-detail")).to_be_hidden()
+
+
+def test_the_address_keeps_the_filters_page_and_open_session(page: Page, app: App) -> None:
+    """A link with filters opens on them; what the user changes reaches the address, and a
+    reload (or the address given to another page) shows the same view again."""
+    page.goto(f"{app.url}&complete=1&search=Studio", timeout=120_000)
+    describe = page.locator(".sk-describe")
+    expect(describe).to_contain_text("where complete and text contains")
+    expect(page.locator(".sk-chip-complete")).to_have_class(re.compile(r"\bmod-active\b"))
+    expect(page.locator(".sk-search input")).to_have_value("Studio")
+
+    page.locator(".sk-chip-complete").click()  # off again
+    page.locator(".sk-search input").fill(EDITED)
+    expect(describe).to_have_text(f'1 session where text contains "{EDITED}"')
+    page.locator(".sk-card:visible .sk-hit").click()
+    expect(page.locator(".sk-detail .sk-header")).to_contain_text(EDITED)
+    query = f"search={EDITED}&session={EDITED}"
+    page.wait_for_function(
+        "(query) => window.location.search.endsWith(query)", arg=query, timeout=10_000
+    )
+    assert f"token={TOKEN}" in page.url  # the page's own parameter is left as it was
+    assert "complete" not in page.url
+
+    shared = page.url
+    page.reload()
+    expect(page.locator(".sk-detail .sk-header")).to_contain_text(EDITED, timeout=60_000)
+    expect(describe).to_have_text(f'1 session where text contains "{EDITED}"')
+    page.locator(".sk-detail .sk-close").click()  # the address lets go of the session
+    page.wait_for_function("() => !window.location.search.includes('session=')", timeout=10_000)
+    other = page.context.new_page()
+    try:
+        other.goto(shared, timeout=120_000)
+        expect(other.locator(".sk-detail .sk-header")).to_contain_text(EDITED, timeout=60_000)
+    finally:
+        other.close()

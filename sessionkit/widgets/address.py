@@ -26,10 +26,13 @@ HTML or SQL: each value goes into a control, as if the user had typed it.
 
 from __future__ import annotations
 
+import os
 import urllib.parse
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Protocol
 
 import anywidget
 import traitlets as t
@@ -146,4 +149,40 @@ class PageAddress(anywidget.AnyWidget):
         return widget
 
 
-__all__ = ["FILTERS", "KEYS", "BrowserState", "PageAddress", "decode", "encode"]
+class Addressable(Protocol):
+    """What :func:`follow_page_address` needs of a browser (:class:`SessionBrowser`)."""
+
+    address: str
+
+    def go_to(self, query: str) -> None: ...
+
+    def refresh(self) -> None: ...
+
+
+def follow_page_address(
+    browser: Addressable, environ: Mapping[str, str] = os.environ
+) -> PageAddress | None:
+    """In a page Voila serves, show what its address asks for and keep the state there.
+
+    Voila gives the kernel the page's query string as ``QUERY_STRING`` (after
+    ``wait_for_request()`` when the kernel was started ahead). Anywhere else
+    (JupyterLab, nbclient) there is no page address to follow: the browser
+    is only redrawn, and ``None`` displays nothing.
+    """
+    query = environ.get("QUERY_STRING")
+    if query is None:
+        browser.refresh()
+        return None
+    browser.go_to(query)
+    return PageAddress.following(browser)  # type: ignore[arg-type]  # a HasTraits, by Protocol
+
+
+__all__ = [
+    "FILTERS",
+    "KEYS",
+    "BrowserState",
+    "PageAddress",
+    "decode",
+    "encode",
+    "follow_page_address",
+]
