@@ -11,6 +11,7 @@ from sessionkit import SessionKit
 from sessionkit.cli import build_parser
 from sessionkit.kit import Filters
 from sessionkit.query import FILTER_TERMS, FLAG_TERMS, SessionFilter
+from sessionkit.widgets import address
 from sessionkit.widgets.browser import CHIPS, SessionBrowser
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -52,6 +53,11 @@ def test_the_browser_filters_with_the_vocabulary(demo_kit: SessionKit) -> None:
     browser.set_filters(liked=True, complete=False, search="y")
     assert browser.filters()
     assert set(browser.filters()) <= set(NAMES)
+
+
+def test_the_app_address_names_filters_by_the_vocabulary() -> None:
+    assert set(address.FILTERS) <= set(NAMES)
+    assert set(address.FLAGS) == {name for _, name in CHIPS}  # a chip for each flag
 
 
 def test_the_docs_name_every_filter_and_option() -> None:

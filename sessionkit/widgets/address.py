@@ -32,15 +32,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 import anywidget
 import traitlets as t
 
 from sessionkit.query import FLAG_TERMS
 
+if TYPE_CHECKING:
+    from sessionkit.widgets.browser import SessionBrowser
+
 FLAGS = tuple(term.name for term in FLAG_TERMS)
-"""The yes/no filters, as the browser's chips offer them."""
+"""The yes/no filters of the vocabulary; the browser offers each as a chip."""
 FILTERS = (*FLAGS, "model", "from_date", "to_date", "tags", "search")
 """The parameters named after filters of the vocabulary (tests/test_vocabulary.py)."""
 KEYS = (*FILTERS, "days", "page", "session")
@@ -69,7 +72,8 @@ class BrowserState:
 def encode(state: BrowserState) -> str:
     """``state`` as a query string, in :data:`KEYS` order; defaults are left out."""
     pairs: list[tuple[str, str]] = [(name, "1") for name in FLAGS if name in state.flags]
-    pairs += [(name, value) for name, value in (("model", state.model),) if value]
+    if state.model:
+        pairs.append(("model", state.model))
     for name, bound in (("from_date", state.from_date), ("to_date", state.to_date)):
         if bound is not None:
             pairs.append((name, _bound_text(bound)))
@@ -149,18 +153,8 @@ class PageAddress(anywidget.AnyWidget):
         return widget
 
 
-class Addressable(Protocol):
-    """What :func:`follow_page_address` needs of a browser (:class:`SessionBrowser`)."""
-
-    address: str
-
-    def go_to(self, query: str) -> None: ...
-
-    def refresh(self) -> None: ...
-
-
 def follow_page_address(
-    browser: Addressable, environ: Mapping[str, str] = os.environ
+    browser: SessionBrowser, environ: Mapping[str, str] = os.environ
 ) -> PageAddress | None:
     """In a page Voila serves, show what its address asks for and keep the state there.
 
@@ -174,7 +168,7 @@ def follow_page_address(
         browser.refresh()
         return None
     browser.go_to(query)
-    return PageAddress.following(browser)  # type: ignore[arg-type]  # a HasTraits, by Protocol
+    return PageAddress.following(browser)
 
 
 __all__ = [

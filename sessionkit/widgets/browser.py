@@ -344,7 +344,7 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         with self._quietly():
             self.clear_filters()
             self.set_filters(
-                **dict.fromkeys(wanted.flags, True),
+                **dict.fromkeys((name for name in wanted.flags if name in self.chips), True),
                 model=wanted.model if wanted.model in models else None,
                 days=wanted.days if wanted.days in presets else None,
                 date_from=wanted.from_date,
