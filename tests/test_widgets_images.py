@@ -182,6 +182,35 @@ def test_tags_are_added_and_removed_and_a_bad_one_is_refused(kit: SessionKit, se
     assert viewer.status == "saved"
 
 
+def test_a_note_typed_in_the_viewer_is_saved_and_a_conflict_is_reported(
+    kit: SessionKit, sent: Sent
+) -> None:
+    every = names(kit)
+    viewer = ImageViewer(kit, SESSION, runner=InlineRunner())
+    assert viewer.note_limit == 500
+    viewer.receive({"type": "note", "filename": every[1], "note": "hands <b>", "was": ""})
+    assert kit.image_metadata(SESSION, every[1])["note"] == "hands <b>"  # any image, by name
+    assert viewer.status == "saved" and viewer.images[every[1]]["note"] == "hands <b>"
+
+    kit.update_image_metadata(SESSION, every[1], note="from another page")
+    viewer.receive({"type": "note", "filename": every[1], "note": "mine", "was": "hands <b>"})
+    assert kit.image_metadata(SESSION, every[1])["note"] == "from another page"  # not lost
+    assert viewer.status.startswith("not saved: the note of ")
+    assert "“from another page”" in viewer.status
+    assert viewer.images[every[1]]["note"] == "from another page"  # the view's new baseline
+    again = {"type": "note", "filename": every[1], "note": "mine", "was": "from another page"}
+    viewer.receive(again)
+    assert kit.image_metadata(SESSION, every[1])["note"] == "mine"
+
+    viewer.receive({"type": "note", "filename": every[1], "note": "x" * 501, "was": "mine"})
+    assert viewer.status.startswith("not saved: ") and "500" in viewer.status
+    viewer.receive({"type": "note", "filename": every[1], "note": "", "was": "mine"})
+    assert kit.image_metadata(SESSION, every[1])["note"] is None  # an emptied note is cleared
+    viewer.receive({"type": "note", "filename": "no-such.png", "note": "x", "was": ""})
+    viewer.receive({"type": "note", "filename": every[1], "note": None, "was": ""})
+    assert kit.image_metadata(SESSION, every[1])["note"] is None
+
+
 def test_escape_is_an_event_python_sees(kit: SessionKit, sent: Sent) -> None:
     viewer = ImageViewer(kit, SESSION, runner=InlineRunner())
     seen: list[str] = []

@@ -208,6 +208,44 @@ def test_serve_viewer_marks_from_the_keyboard(page: Page, app: App) -> None:  # 
     expect(page.locator(".sk-ig .sk-ig-focused")).to_have_attribute("data-filename", names[2])
 
 
+def stored_note(db: Path, session_id: str, filename: str) -> str | None:
+    with sqlite3.connect(db) as connection:
+        row = connection.execute(
+            "SELECT note FROM image_metadata WHERE session_id = ? AND filename = ?",
+            (session_id, filename),
+        ).fetchone()
+    return row[0] if row else None
+
+
+def test_serve_viewer_note_from_the_keyboard(page: Page, app: App) -> None:  # noqa: F811
+    """n to the note, typed keys stay text (no mark, no step), saved; the next image has its own."""
+    open_app(page, app)
+    open_session(page, SESSION)
+    names = open_viewer_from_grid(page)
+    viewer = page.locator(".sk-iv")
+    page.keyboard.press("ArrowRight")
+    expect(viewer).to_have_attribute("data-loaded", names[1])
+    before = marks(app.db, SESSION, names[1])
+    page.keyboard.press("n")
+    note = viewer.locator(".sk-iv-note")
+    expect(note).to_be_focused()
+    note.press_sequentially("l 3 jk <b>")  # keys that mark and step outside the field
+    expect(viewer.locator(".sk-iv-counter")).to_have_text("10/500")
+    deadline = time.monotonic() + SAVED_S + 1.0  # 1 s after the last keystroke, then the write
+    while stored_note(app.db, SESSION, names[1]) != "l 3 jk <b>" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert stored_note(app.db, SESSION, names[1]) == "l 3 jk <b>"
+    assert marks(app.db, SESSION, names[1]) == before
+    expect(viewer.locator(".sk-iv-position")).to_have_text(f"2 / {len(names)}")
+    page.keyboard.press("Escape")  # leaves the field, not the viewer
+    expect(viewer).to_be_focused()
+    page.keyboard.press("ArrowRight")
+    expect(viewer).to_have_attribute("data-loaded", names[2])
+    expect(note).to_have_value(stored_note(app.db, SESSION, names[2]) or "")
+    page.keyboard.press("ArrowLeft")
+    expect(note).to_have_value("l 3 jk <b>")
+
+
 @pytest.mark.parametrize(("width", "height"), [(390, 844), (1920, 1080)], ids=["phone", "wide"])
 def test_serve_viewer_screenshots(page: Page, app: App, width: int, height: int) -> None:  # noqa: F811
     """The viewer at a phone's and a desktop's width: whole image, nothing sideways."""

@@ -47,6 +47,7 @@ from PIL import Image, UnidentifiedImageError
 from sessionkit.errors import SessionKitError
 from sessionkit.kit import SessionKit
 from sessionkit.names import fs_path
+from sessionkit.store import NOTE_MAX_CHARS
 from sessionkit.thumbs import ThumbnailCache
 from sessionkit.widgets.debounce import kernel_loop
 
@@ -373,9 +374,10 @@ class ImageViewer(_ImageWidget):
 
     Keys (in the view): ←/→ or ``j``/``k`` previous/next, ``l`` like, ``d``
     dislike, ``0`` clear the rating, ``1``-``5`` stars, Backspace no stars,
-    ``t`` the tag field (Enter adds the tag, Escape cancels),
-    Escape back (``on_escape`` callbacks get the file name). Every mark is
-    saved at once through the API.
+    ``t`` the tag field (Enter adds the tag, Escape cancels), ``n`` the note
+    (saved 1 s after the last keystroke and when the field is left; Escape
+    leaves it), Escape back (``on_escape`` callbacks get the file name).
+    Every other mark is saved at once through the API.
 
     ``filenames`` limits and orders the images stepped through (the grid
     passes its filtered list); by default every image of the session.
@@ -389,6 +391,8 @@ class ImageViewer(_ImageWidget):
     """``[previous, next]`` file names (``""`` at an end), for the view's instant step."""
     closable = t.Bool(False).tag(sync=True)
     """Show a "back" button (inside the grid, where Escape returns to it)."""
+    note_limit = t.Int(NOTE_MAX_CHARS).tag(sync=True)
+    """The note field's counter and limit (the API refuses a longer note)."""
 
     def __init__(
         self,
@@ -449,6 +453,28 @@ class ImageViewer(_ImageWidget):
     def remove_tag(self, tag: str) -> None:
         self._save([self.filename], {"remove_tags": [tag]})
 
+    def edit_note(self, filename: str, note: str, was: str) -> None:
+        """Save ``note`` as ``filename``'s note, the view having started from ``was``.
+
+        The view types into a note it was sent; when the stored note is no
+        longer ``was`` (another page or program changed it meanwhile), nothing
+        is written: the status says so and quotes it, the view keeps the
+        user's text, and the next keystroke saves it over the other edit.
+        """
+        if filename not in self.images:
+            return
+        stored = self.kit.image_metadata(self.session_id, filename)
+        if (stored["note"] or "") != was:
+            self.images[filename] = with_marks(self.images[filename], stored)
+            self.info = self.image_info(self.filename)
+            self.status = (
+                f"not saved: the note of {filename} was changed elsewhere; it reads "
+                f"“{stored['note'] or ''}”. Your text is still in the field: type to save it."
+            )
+            return
+        fields = {"note": note or None, "expected_updated_at": stored["updated_at"]}
+        self._save([filename], fields)
+
     def receive(self, message: Mapping[str, Any]) -> None:
         kind = message.get("type")
         if kind == "ready":
@@ -460,6 +486,10 @@ class ImageViewer(_ImageWidget):
             self.add_tag(str(message.get("tag", "")))
         elif kind == "untag":
             self.remove_tag(str(message.get("tag", "")))
+        elif kind == "note":
+            note, was = message.get("note"), message.get("was")
+            if isinstance(note, str) and isinstance(was, str):
+                self.edit_note(str(message.get("filename", "")), note, was)
 
     def press(self, key: str) -> None:
         """Do what ``key`` does in the view (the keys of the class docstring)."""

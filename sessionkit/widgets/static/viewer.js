@@ -6,6 +6,7 @@
 const CACHE_SIZE = 12;
 const KEYS = new Set(["ArrowLeft", "ArrowRight", "j", "k", "l", "d", "0", "1", "2", "3", "4", "5", "Backspace", "Escape"]);
 const STEP = { ArrowLeft: 0, j: 0, ArrowRight: 1, k: 1 };
+const NOTE_DEBOUNCE_MS = 1000; // as the session editor: saved 1 s after the last keystroke
 const SWIPE_PX = 50;
 
 function h(tag, className, text) {
@@ -102,7 +103,16 @@ function render({ model, el }) {
   const status = h("div", "sk-iv-status");
   status.setAttribute("role", "status");
   status.setAttribute("aria-live", "polite");
-  const note = h("div", "sk-iv-note");
+  // the note: typed here, saved by the kernel 1 s after the last keystroke and when the
+  // field is left; `was` is the stored note the typing started from (a conflict check)
+  const noteBox = h("label", "sk-iv-notebox");
+  const noteInput = h("textarea", "sk-iv-note");
+  noteInput.rows = 2;
+  noteInput.placeholder = "note (n)";
+  noteInput.setAttribute("aria-label", "the image's note: saved as you type; Escape leaves the field");
+  const noteCounter = h("span", "sk-iv-counter");
+  noteBox.append(noteInput, noteCounter);
+  const noteEdit = { filename: "", was: "", dirty: false, timer: 0 };
   const facts = h("dl", "sk-iv-facts");
   const values = h("ul", "sk-iv-values");
   const promptHead = h("div", "sk-iv-head");
@@ -112,8 +122,8 @@ function render({ model, el }) {
   const prompt = h("div", "sk-iv-prompt");
   const negativeHead = h("div", "sk-iv-head", "Negative prompt");
   const negative = h("div", "sk-iv-prompt sk-iv-negative");
-  markBox.append(marks, tags, status);
-  side.append(note, facts, values, promptHead, prompt, negativeHead, negative);
+  markBox.append(marks, tags, noteBox, status);
+  side.append(facts, values, promptHead, prompt, negativeHead, negative);
   body.append(stage, markBox, side);
   root.append(bar, body);
   el.append(root);
@@ -185,8 +195,7 @@ function render({ model, el }) {
         return chip;
       }),
     );
-    note.textContent = info.note || "";
-    note.hidden = !info.note;
+    drawNote(info);
     const entry = cache.get(shown);
     const rows = [["seed", info.seed ?? "—"]];
     if (entry && entry.note) rows.push(["shown", entry.note]);
@@ -202,6 +211,36 @@ function render({ model, el }) {
     prompt.textContent = info.prompt || "—";
     negative.textContent = info.negative_prompt || "—";
     copy.disabled = !info.prompt;
+  }
+
+  function drawNote(info) {
+    const stored = info.note || "";
+    if (noteEdit.filename !== shown) {
+      saveNote(); // typed for the image left: it goes with that image's name
+      Object.assign(noteEdit, { filename: shown, was: stored, dirty: false });
+      noteInput.value = stored;
+    } else if (!noteEdit.dirty && noteInput.value === noteEdit.was) {
+      noteEdit.was = stored; // nothing typed since the last note shown: show it as stored now
+      noteInput.value = stored;
+    } else {
+      // saved, typed on meanwhile, or refused (the status says why): the user's text stays,
+      // and the next keystroke saves it over what is stored now
+      noteEdit.was = stored;
+    }
+    countNote();
+  }
+
+  function countNote() {
+    const limit = model.get("note_limit");
+    noteCounter.textContent = `${noteInput.value.length}/${limit}`;
+    noteCounter.classList.toggle("sk-iv-over", noteInput.value.length > limit);
+  }
+
+  function saveNote() {
+    clearTimeout(noteEdit.timer);
+    if (!noteEdit.dirty || !noteEdit.filename) return;
+    noteEdit.dirty = false;
+    model.send({ type: "note", filename: noteEdit.filename, note: noteInput.value, was: noteEdit.was });
   }
 
   function draw() {
@@ -225,6 +264,15 @@ function render({ model, el }) {
   }
 
   function onKey(event) {
+    if (event.target === noteInput) {
+      event.stopPropagation(); // typing a note: no key is a notebook shortcut, nor ours
+      if (event.key === "Escape") {
+        event.preventDefault();
+        saveNote();
+        root.focus();
+      }
+      return;
+    }
     if (event.target === tagInput) {
       event.stopPropagation(); // typing a tag: no key is a notebook shortcut
       if (event.key === "Enter") {
@@ -240,10 +288,10 @@ function render({ model, el }) {
       return;
     }
     if (event.ctrlKey || event.metaKey || event.altKey) return;
-    if (event.key === "t") {
+    if (event.key === "t" || event.key === "n") {
       event.preventDefault();
       event.stopPropagation();
-      tagInput.focus();
+      (event.key === "t" ? tagInput : noteInput).focus();
       return;
     }
     if (!KEYS.has(event.key)) return;
@@ -253,6 +301,13 @@ function render({ model, el }) {
   }
 
   root.addEventListener("keydown", onKey);
+  noteInput.addEventListener("input", () => {
+    noteEdit.dirty = true;
+    countNote();
+    clearTimeout(noteEdit.timer);
+    noteEdit.timer = setTimeout(saveNote, NOTE_DEBOUNCE_MS);
+  });
+  noteInput.addEventListener("blur", saveNote);
   back.addEventListener("click", () => press("Escape"));
   for (const [node, key] of [[previous, "ArrowLeft"], [tapPrevious, "ArrowLeft"], [next, "ArrowRight"], [tapNext, "ArrowRight"]]) {
     node.addEventListener("click", () => {
