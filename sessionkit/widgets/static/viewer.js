@@ -391,6 +391,7 @@ function render({ model, el }) {
   if (model.get("focus_request")) onFocusRequest();
 
   return () => {
+    saveNote(); // a view taken away while a note waits for its debounce: saved now
     for (const [name, handler] of Object.entries(changes)) model.off(name, handler);
     for (const entry of cache.values()) if (entry.url) URL.revokeObjectURL(entry.url);
   };
