@@ -185,7 +185,7 @@ def test_clicking_a_card_selects_it_and_fills_the_detail_and_the_editor(
     assert browser.selected == chosen
     assert "sk-selected" in card._dom_classes
     assert sum("sk-selected" in c._dom_classes for c in browser.cards.children) == 1
-    assert browser.detail is not None and browser.side.children == (browser.detail,)
+    assert browser.detail is not None and shown(browser.side) == [browser.detail]
     assert chosen in browser.detail.header.value
     editor = browser.detail.editor
     metadata = kit.metadata(chosen)
@@ -199,6 +199,32 @@ def test_clicking_a_card_selects_it_and_fills_the_detail_and_the_editor(
     assert browser.select(other)
     assert browser.detail is detail and detail.session_id == other
     assert "sk-selected" not in card._dom_classes
+
+
+def shown(box: Any) -> list[Any]:
+    """The children of ``box`` that are displayed."""
+    return [child for child in box.children if child.layout.display != "none"]
+
+
+def test_a_detail_prepared_ahead_is_the_one_the_first_click_fills(
+    browser: SessionBrowser,
+) -> None:
+    browser.prepare_detail()
+    prepared = browser.detail
+    assert prepared is not None and browser.selected is None
+    assert shown(browser.side) == [browser.side.children[0]]  # the hint; the detail hidden
+    assert "sk-open" not in browser.side._dom_classes
+    chosen = browser.rows[4]["session_id"]
+    assert browser.select(chosen)
+    assert browser.detail is prepared and shown(browser.side) == [prepared]
+    assert chosen in prepared.header.value and "sk-open" in browser.side._dom_classes
+    children = browser.side.children
+    assert browser.close_detail()
+    assert shown(browser.side) == [children[0]] and browser.side.children == children
+    assert browser.select(browser.rows[1]["session_id"])
+    assert browser.detail is prepared and browser.side.children == children  # views kept
+    browser.prepare_detail()  # once is enough
+    assert browser.detail is prepared
 
 
 def test_selection_survives_a_redraw(browser: SessionBrowser) -> None:

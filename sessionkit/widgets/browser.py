@@ -178,8 +178,9 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         self.page_size = w.Dropdown(
             options=[(f"{n} per page", n) for n in PAGE_SIZES], value=page_size
         )
+        self._hint = w.HTML(SIDE_HINT)
         self.side = w.VBox(
-            [w.HTML(SIDE_HINT)],
+            [self._hint],
             layout=w.Layout(flex="1 1 420px", min_width="0"),
         ).add_class("sk-side")
         self.model.add_class("sk-model")
@@ -500,29 +501,59 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         """Highlight a session and show its detail; ``False`` if unsaved edits block it."""
         if self.detail is None:
             try:
-                self.detail = SessionDetail(
-                    self.kit,
-                    session_id,
-                    thumbs=self.thumbs,
-                    scheduler=self.scheduler,
-                    on_close=self.close_detail,
-                )
+                self.detail = self._new_detail(session_id)
             except Exception as exc:  # shown in the browser, as a failed page load is
                 self.message.value = (
                     f'<div class="sk-error">Could not open {html.esc(session_id)}: '
                     f"{html.esc(exc)}</div>"
                 )
                 return False
-            self.detail.editor.on_saved.append(lambda _: self._metadata_saved())
-            self.detail.on_refreshed.append(lambda _: self.refresh())
         elif not self.detail.show(session_id):
             return False
-        self.side.children = (self.detail,)
-        self.side.add_class("sk-open")
+        self._show_side(detail=True)
         self.selected = session_id
         self._mark_selected()
         self.address = encode(self.state())
         return True
+
+    def prepare_detail(self) -> None:
+        """Build the detail's widgets ahead, hidden, so that the first click only fills them.
+
+        The first click otherwise creates about a hundred widgets in the page
+        (0.9 s from click to detail in Chromium, against 45 ms for the next
+        ones). The app calls this in the kernel it keeps ready, before anyone
+        opens a page; a detail that cannot be built here is left to the click,
+        which says why.
+        """
+        if self.detail is not None or not self.rows:
+            return
+        try:
+            self.detail = self._new_detail(str(self.rows[0]["session_id"]))
+        except Exception:  # the first click builds it again and shows the reason
+            return
+        self._show_side(detail=False)
+
+    def _new_detail(self, session_id: str) -> SessionDetail:
+        detail = SessionDetail(
+            self.kit,
+            session_id,
+            thumbs=self.thumbs,
+            scheduler=self.scheduler,
+            on_close=self.close_detail,
+        )
+        detail.editor.on_saved.append(lambda _: self._metadata_saved())
+        detail.on_refreshed.append(lambda _: self.refresh())
+        return detail
+
+    def _show_side(self, *, detail: bool) -> None:
+        """The detail or the hint beside the list; both stay in the page, one hidden, so
+        their views are made once (closing and opening again only toggles them)."""
+        if self.detail is not None and self.side.children != (self._hint, self.detail):
+            self.side.children = (self._hint, self.detail)
+        self._hint.layout.display = "none" if detail else None
+        if self.detail is not None:
+            self.detail.layout.display = None if detail else "none"
+        (self.side.add_class if detail else self.side.remove_class)("sk-open")
 
     def close_detail(self) -> bool:
         """Deselect the session and put the detail away; ``False`` if an edit could not save."""
@@ -531,8 +562,7 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
             if self.detail.editor.pending:
                 return False
         self.selected = None
-        self.side.children = (w.HTML(SIDE_HINT),)
-        self.side.remove_class("sk-open")
+        self._show_side(detail=False)
         self._mark_selected()
         self.address = encode(self.state())
         return True
