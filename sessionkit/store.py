@@ -910,6 +910,23 @@ class Store:
             (session_id, orjson.dumps(list(filenames)).decode()),
         )
 
+    def image_marks_stamp(self) -> tuple[int, str | None]:
+        """How many images have marks, and the newest ``updated_at`` among them.
+
+        Every write of marks moves ``updated_at`` to its own time (data-model
+        2.4), so a mirror compares this pair to tell whether another process
+        marked images, and reads only :meth:`image_metadata_since` if so.
+        """
+        count, newest = self._rows("SELECT count(*), max(updated_at) FROM image_metadata")[0]
+        return int(count), newest
+
+    def image_metadata_since(self, updated_at: str) -> list[tuple[Any, ...]]:
+        """The ``image_metadata`` rows written at or after ``updated_at`` (ISO text)."""
+        return self._rows(
+            f"SELECT {', '.join(IMAGE_METADATA_COLUMNS)} FROM image_metadata WHERE updated_at >= ?",
+            (updated_at,),
+        )
+
     def image_metadata_batches(self, size: int) -> Iterator[list[tuple[Any, ...]]]:
         """Every ``image_metadata`` row (:data:`IMAGE_METADATA_COLUMNS`), ``size`` at a time."""
         yield from self._batches(

@@ -142,3 +142,36 @@ def test_what_changes_before_the_sessions_are_copied_shows_after(
     assert kit.images(PORTRAIT, rating="like")["filename"].tolist() == [first]
     assert list(kit.sessions(liked=True)["session_id"]) == [PORTRAIT]
     assert kit.count() == 3
+
+
+def test_marks_made_elsewhere_are_read_alone_and_a_delete_copies_all(
+    kit: SessionKit, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process commits: only the marks written since are read, unless one was deleted."""
+    first, second = (str(name) for name in kit.images(PORTRAIT)["filename"])
+    kit.update_image_metadata(PORTRAIT, first, rating="like")  # its own: the copy follows
+    copies: list[int] = []
+    load = kit.mirror._load_marks
+
+    def counted() -> None:
+        copies.append(1)
+        load()
+
+    monkeypatch.setattr(kit.mirror, "_load_marks", counted)
+    with SessionKit(root, kit.db_path, progress=False) as other:
+        other.update_metadata(LANDSCAPE, add_tags=["seen"])  # no mark changed
+        assert kit.count(tags=["seen"]) == 1
+        other.update_image_metadata(PORTRAIT, second, stars=4, note="elsewhere")
+        marks = kit.images(PORTRAIT).set_index("filename")
+        assert (marks.loc[first, "rating"], marks.loc[second, "stars"]) == ("like", 4)
+        assert marks.loc[second, "image_note"] == "elsewhere"
+        other.update_image_metadata(PORTRAIT, first, rating=None)
+        assert kit.images(PORTRAIT, rating="like").empty
+    assert copies == []  # never copied whole: the rows written since were enough
+    con = sqlite3.connect(kit.db_path)
+    con.execute("DELETE FROM image_metadata WHERE filename = ?", (second,))
+    con.commit()
+    con.close()
+    assert kit.images(PORTRAIT, stars=1).empty
+    assert copies == [1]  # a deleted mark: copied whole
+    assert kit.sql("SELECT count(*) AS n FROM image_metadata")["n"].tolist() == [1]
