@@ -44,11 +44,13 @@ def open_app(page: Page, app: App) -> None:  # noqa: F811  # app: the fixture
     expect(page.locator(".sk-card").first).to_be_visible(timeout=APP_LOAD_MS)
 
 
-def marks(db: Path, session_id: str, filename: str) -> tuple[Any, ...] | None:
-    """An image's rating and stars as sessions.db on disk holds them."""
+def marks(
+    db: Path, session_id: str, filename: str, columns: str = "rating, stars"
+) -> tuple[Any, ...] | None:
+    """An image's marks (``columns``: rating and stars) as sessions.db on disk holds them."""
     with sqlite3.connect(db) as connection:
         row = connection.execute(
-            "SELECT rating, stars FROM image_metadata WHERE session_id = ? AND filename = ?",
+            f"SELECT {columns} FROM image_metadata WHERE session_id = ? AND filename = ?",
             (session_id, filename),
         ).fetchone()
     return tuple(row) if row else None
@@ -209,11 +211,7 @@ def test_serve_viewer_marks_from_the_keyboard(page: Page, app: App) -> None:  # 
 
 
 def stored_note(db: Path, session_id: str, filename: str) -> str | None:
-    with sqlite3.connect(db) as connection:
-        row = connection.execute(
-            "SELECT note FROM image_metadata WHERE session_id = ? AND filename = ?",
-            (session_id, filename),
-        ).fetchone()
+    row = marks(db, session_id, filename, "note")
     return row[0] if row else None
 
 
