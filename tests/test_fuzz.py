@@ -16,6 +16,7 @@ a DuckDB load, about 0.1 s). For a quick local run, or a longer search::
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import tempfile
@@ -32,7 +33,7 @@ from hypothesis import strategies as st
 from builders import png_bytes
 from edge_cases import parse_tolerantly, takes_the_fast_path
 from sessionkit import SessionKit
-from sessionkit.details import IMAGE_COLUMNS
+from sessionkit.details import IMAGE_COLUMNS, _json_text
 from sessionkit.manifest import (
     MANIFEST,
     ImageEntry,
@@ -564,22 +565,29 @@ def reference_images(
     disk: dict[str, tuple[float, int]],
     stats: dict[str, Any],
 ) -> dict[str, dict[str, Any]]:
-    """The image rows the old ``stats.image_rows`` made, by file name."""
+    """The image rows the old ``stats.image_rows`` made, by file name.
+
+    With today's rule for values of another JSON type: a name, like a prompt,
+    is kept as its JSON text (``7`` is ``"7"``, tests/test_details.py), and a
+    number JSON cannot hold (NaN, Infinity) is null in ``applied_variations``.
+    """
 
     def text(value: Any) -> Any:
         return value if value is None or isinstance(value, str) else "(a number as text)"
 
     rows: dict[str, dict[str, Any]] = {}
     for entry in entries:
-        name = entry.get("filename") if isinstance(entry, dict) else None
-        if not isinstance(name, str) or not name or name in rows:
+        name = as_text(entry.get("filename")) if isinstance(entry, dict) else None
+        if not name or name in rows:
             continue
         applied = entry.get("applied_variations")
         rows[name] = {
             "seed": as_int(entry.get("seed")),
             "prompt": text(entry.get("prompt")),
             "negative_prompt": text(entry.get("negative_prompt")),
-            "applied_variations": applied if isinstance(applied, dict) and applied else None,
+            "applied_variations": (
+                finite(applied) if isinstance(applied, dict) and applied else None
+            ),
         }
     from_images = stats["stats_source"] != "manifest"
     first = min(disk) if disk else None
@@ -606,6 +614,23 @@ def reference_images(
     return rows
 
 
+def as_text(value: Any) -> str | None:
+    """A value of any JSON type as the relations keep it: text as it is, null as ``None``,
+    anything else as its compact JSON text (the one conversion both sides share)."""
+    return value if value is None or isinstance(value, str) else _json_text(value)
+
+
+def finite(value: Any) -> Any:
+    """``value`` with every number JSON cannot hold (NaN, Infinity) as ``None``, as stored."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: finite(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [finite(item) for item in value]
+    return value
+
+
 def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
@@ -613,17 +638,20 @@ def as_list(value: Any) -> list[Any]:
 def reference_variations(
     entries: list[Any], variations: dict[str, Any]
 ) -> dict[tuple[str, str], tuple[bool, int]]:
-    """The variation rows the old ``stats.variation_rows`` made: (placeholder, value) -> row."""
+    """The variation rows the old ``stats.variation_rows`` made: (placeholder, value) -> row.
+
+    Values of another JSON type count as their JSON text (``3`` is ``"3"``), as today.
+    """
     applied: Counter[tuple[str, str]] = Counter()
     for entry in entries:
         chosen = entry.get("applied_variations") if isinstance(entry, dict) else None
         if isinstance(chosen, dict):
-            applied.update((k, v) for k, v in chosen.items() if isinstance(v, str))
+            applied.update((k, t) for k, v in chosen.items() if (t := as_text(v)) is not None)
     rows: dict[tuple[str, str], tuple[bool, int]] = {}
     for name, spec in variations.items():
         spec = spec if isinstance(spec, dict) else {}
-        used = [v for v in as_list(spec.get("used")) if isinstance(v, str)]
-        available = [v for v in as_list(spec.get("available")) if isinstance(v, str)]
+        used = [t for v in as_list(spec.get("used")) if (t := as_text(v)) is not None]
+        available = [t for v in as_list(spec.get("available")) if (t := as_text(v)) is not None]
         for value in (*used, *available):
             rows.setdefault((name, value), (value in used, applied[(name, value)]))
     for key, count in applied.items():
@@ -653,6 +681,11 @@ def frame_rows(kit: SessionKit, sql: str) -> list[dict[str, Any]]:
 )
 @example(session=(None, {"b_seed-3.png": (True, 2.0), "a.png": (False, 1.0)}))
 @example(session=(b'{"images": [{"filename": "a.png", "seed": "12"}]}', {"b.png": (False, 1.0)}))
+# found by the fuzzer: a number JSON cannot hold, a value that is not text, a name that is a list
+@example(session=(b'{"images": [{"filename": "a", "applied_variations": {"E": -Infinity}}]}', {}))
+@example(session=(b'{"images": [{"applied_variations": {"": false}}]}', {}))
+@example(session=(b'{"images": [{"filename": []}]}', {}))
+@example(session=(b'{"snapshot": {"variations": {"A": {"used": [12, "x"]}}}, "images": []}', {}))
 def test_mirror_relations_follow_the_image_and_variation_rules(
     session: tuple[bytes | None, dict[str, tuple[bool, float]]],
 ) -> None:
